@@ -1,0 +1,53 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":3978" || c.PublicURL != "http://localhost:3978" || c.SyncInterval != 30*time.Second || !c.Dataverse.Sandbox() {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"bad interval":          {map[string]string{"CRMBOT_SYNC_INTERVAL": "often"}, "CRMBOT_SYNC_INTERVAL"},
+		"tiny interval":         {map[string]string{"CRMBOT_SYNC_INTERVAL": "10ms"}, "CRMBOT_SYNC_INTERVAL"},
+		"relative public url":   {map[string]string{"CRMBOT_PUBLIC_URL": "bot.example.com"}, "CRMBOT_PUBLIC_URL"},
+		"dataverse without app": {map[string]string{"DATAVERSE_URL": "https://org.crm.dynamics.com"}, "DATAVERSE_CLIENT_SECRET"},
+		"dataverse over http":   {map[string]string{"DATAVERSE_URL": "http://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c", "DATAVERSE_CLIENT_SECRET": "s"}, "must use https"},
+		"redis without key":     {map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}, "CRMBOT_ENCRYPTION_KEY"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to name %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadRealOrg(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATAVERSE_URL": "https://org.crm.dynamics.com/", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c",
+		"DATAVERSE_CLIENT_SECRET": "s", "CRMBOT_ENCRYPTION_KEY": "k1, k2", "REDIS_URL": "redis://x",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Dataverse.URL != "https://org.crm.dynamics.com" || c.Dataverse.Sandbox() || len(c.EncryptionKey) != 2 {
+		t.Fatalf("config = %+v", c)
+	}
+}
