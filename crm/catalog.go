@@ -77,8 +77,8 @@ const (
 var fieldTypes = []FieldType{TypeText, TypeMultiline, TypeEmail, TypePhone, TypeURL, TypeInt, TypeDecimal,
 	TypeMoney, TypeDateTime, TypeDate, TypeOptionSet, TypeBool, TypeLookup, TypeGUID}
 
-// Option is one value of an option set (or of a bool field: 0 = false, 1 = true).
-type Option struct {
+// Choice is one value of an option set ("choice" in Dataverse) or of a two-option field (0 = false, 1 = true).
+type Choice struct {
 	Value int  `yaml:"value"`
 	Label Text `yaml:"label"`
 }
@@ -93,7 +93,7 @@ type Field struct {
 	MaxLength int       `yaml:"maxLength,omitempty"`
 	Min       *float64  `yaml:"min,omitempty"`
 	Max       *float64  `yaml:"max,omitempty"`
-	Options   []Option  `yaml:"options,omitempty"`
+	Options   []Choice  `yaml:"options,omitempty"`
 	// Targets maps each record type a lookup may point to onto the navigation
 	// property used to write it ("account": "parentcustomerid_account").
 	Targets map[string]string `yaml:"targets,omitempty"`
