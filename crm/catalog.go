@@ -240,12 +240,12 @@ type RecordType struct {
 	// Icon is an emoji shown beside the type's name in chat.
 	Icon string `yaml:"icon,omitempty"`
 	// Search lists the text attributes a "search text" matches (contains).
-	Search []string          `yaml:"search,omitempty"`
-	My     *MyList           `yaml:"my,omitempty"`
-	List   []string          `yaml:"list,omitempty"`
-	Detail []FieldGroup      `yaml:"detail,omitempty"`
-	Edit   []string          `yaml:"edit,omitempty"`
-	Create []string          `yaml:"create,omitempty"`
+	Search []string     `yaml:"search,omitempty"`
+	My     *MyList      `yaml:"my,omitempty"`
+	List   []string     `yaml:"list,omitempty"`
+	Detail []FieldGroup `yaml:"detail,omitempty"`
+	Edit   []string     `yaml:"edit,omitempty"`
+	Create []string     `yaml:"create,omitempty"`
 	// Required fields on create (and kept non-empty on edit).
 	Required []string                  `yaml:"required,omitempty"`
 	Related  []Related                 `yaml:"related,omitempty"`
