@@ -8,9 +8,11 @@
 package csdl
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -18,6 +20,7 @@ import (
 // Namespace is the Dataverse schema namespace; Alias is its short form in type names.
 const (
 	edmNS     = "http://docs.oasis-open.org/odata/ns/edm"
+	edmxNS    = "http://docs.oasis-open.org/odata/ns/edmx"
 	Namespace = "Microsoft.Dynamics.CRM"
 	Alias     = "mscrm"
 )
@@ -374,15 +377,29 @@ func (d *Document) Slice(types, operations []string) (*Document, error) {
 	return out, nil
 }
 
-// Write encodes the document as indented XML.
+// Write encodes the document as indented XML in the form Dataverse serves
+// $metadata: the edmx: prefix on the envelope, self-closing empty elements.
 func (d *Document) Write(w io.Writer) error {
+	var buf bytes.Buffer
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", " ")
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	out := emptyElement.ReplaceAll(buf.Bytes(), []byte("<$1$2 />"))
+	out = bytes.Replace(out, []byte(`<Edmx xmlns="`+edmxNS+`"`), []byte(`<edmx:Edmx xmlns:edmx="`+edmxNS+`"`), 1)
+	out = bytes.Replace(out, []byte(`<DataServices xmlns="`+edmxNS+`">`), []byte(`<edmx:DataServices>`), 1)
+	out = bytes.Replace(out, []byte(`</DataServices>`), []byte(`</edmx:DataServices>`), 1)
+	out = bytes.Replace(out, []byte(`</Edmx>`), []byte(`</edmx:Edmx>`), 1)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", " ")
-	return enc.Encode(d)
+	_, err := w.Write(append(out, '\n'))
+	return err
 }
+
+// emptyElement matches an element with no content, which encoding/xml writes as a pair.
+var emptyElement = regexp.MustCompile(`<(\w+)((?:\s+[\w:]+="[^"]*")*)></\w+>`)
 
 // SliceTypes are the entity types crmbot's catalogue and sandbox use.
 var SliceTypes = []string{
