@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"net/http"
+
+	"github.com/crmbot/crmbot/crm"
+	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/config"
+	"github.com/crmbot/crmbot/internal/server"
+)
+
+// sandboxPrefix is where the embedded sandbox is mounted when no Dynamics is configured.
+const sandboxPrefix = "/sandbox"
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger, err := server.NewLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	catalog, err := crm.LoadCatalog(cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	srv := server.New(cfg.Addr, logger)
+
+	dv := cfg.Dataverse
+	if dv.Sandbox() {
+		// One command runs the whole product: the sandbox stands in for Dynamics
+		// and Entra on the same listener, under /sandbox, reached over real HTTP.
+		base := cfg.PublicURL + sandboxPrefix
+		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}})
+		defer sb.Close()
+		srv.Handle(sandboxPrefix+"/", http.StripPrefix(sandboxPrefix, sb))
+		dv = config.Dataverse{
+			URL: base, AuthorityURL: base, TenantID: sandbox.DefaultTenantID,
+			ClientID: sandbox.DefaultClientID, ClientSecret: sandbox.DefaultClientSecret,
+		}
+		logger.Info("embedded Dataverse sandbox", "url", base, "users", len(sb.Users()))
+	}
+	logger.Info("starting crmbot", "version", version, "addr", cfg.Addr, "public_url", cfg.PublicURL,
+		"dataverse", dv.URL, "record_types", len(catalog.ChatTypes()))
+
+	go checkDataverse(ctx, srv, dv, catalog, logger)
+	return srv.Run(ctx)
+}
