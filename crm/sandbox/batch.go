@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
@@ -73,37 +74,45 @@ func (o *org) serveBatch(ar *apiRequest) error {
 	if err != nil {
 		return err
 	}
-	continueOnError := false
-	for _, h := range ar.r.Header.Values("Prefer") {
-		if strings.Contains(strings.ToLower(h), "odata.continue-on-error") {
-			continueOnError = true
-		}
-	}
 	boundary := "batchresponse_" + uuid.NewString()
 	var out bytes.Buffer
+	failStatus := 0 // status of the first failing request
 	for _, it := range items {
-		failed := false
 		out.WriteString("--" + boundary + "\r\n")
+		status := 0
 		if it.req != nil {
 			rc := o.runBatchRequest(ar, ar.ctx(), it.req, nil)
 			writeHTTPPart(&out, rc, "")
-			failed = rc.status >= 400
+			status = rc.status
 		} else {
-			failed = o.runChangeSet(ar, it.changeSet, &out)
+			status = o.runChangeSet(ar, it.changeSet, &out)
 		}
-		if failed && !continueOnError {
+		if status >= 400 && failStatus == 0 {
+			failStatus = status
+		}
+		if failStatus != 0 && !ar.prefer.continueOnError {
 			break
 		}
 	}
 	out.WriteString("--" + boundary + "--\r\n")
+	// Dataverse ("Handling errors" in the $batch docs): without
+	// Prefer: odata.continue-on-error, processing stops at the first failing
+	// request and the batch itself answers that request's error status, its
+	// body still the multipart response ending with the failing part; with the
+	// preference, 200 and every response.
+	batchStatus := http.StatusOK
+	if failStatus != 0 && !ar.prefer.continueOnError {
+		batchStatus = failStatus
+	}
 	ar.w.Header().Set("Content-Type", "multipart/mixed; boundary="+boundary)
-	ar.w.WriteHeader(http.StatusOK)
+	ar.w.WriteHeader(batchStatus)
 	_, _ = ar.w.Write(out.Bytes())
 	return nil
 }
 
-// runChangeSet executes a change set atomically and writes its response part.
-func (o *org) runChangeSet(ar *apiRequest, reqs []*batchRequest, out *bytes.Buffer) bool {
+// runChangeSet executes a change set atomically and writes its response part;
+// it returns the status of the failing request (0 when the change set committed).
+func (o *org) runChangeSet(ar *apiRequest, reqs []*batchRequest, out *bytes.Buffer) int {
 	t := o.begin(ar.as)
 	ctx := context.WithValue(ar.ctx(), txKey{}, t)
 	refs := map[string]string{}
@@ -113,7 +122,7 @@ func (o *org) runChangeSet(ar *apiRequest, reqs []*batchRequest, out *bytes.Buff
 		if rc.status >= 400 {
 			t.rollback()
 			writeHTTPPart(out, rc, br.contentID)
-			return true
+			return rc.status
 		}
 		if br.contentID != "" {
 			if loc := rc.header.Get("OData-EntityId"); loc != "" {
@@ -130,27 +139,28 @@ func (o *org) runChangeSet(ar *apiRequest, reqs []*batchRequest, out *bytes.Buff
 		writeHTTPPart(out, rc, reqs[i].contentID)
 	}
 	out.WriteString("--" + cs + "--\r\n")
-	return false
+	return 0
 }
 
 // runBatchRequest routes one inner request as the batch's principal.
 func (o *org) runBatchRequest(ar *apiRequest, ctx context.Context, br *batchRequest, refs map[string]string) *recorder {
 	rc := &recorder{header: http.Header{}}
-	target := br.target
-	body := br.body
-	for id, loc := range refs {
-		if target == "$"+id || strings.HasPrefix(target, "$"+id+"/") {
-			target = loc + strings.TrimPrefix(target, "$"+id)
-		}
-		body = bytes.ReplaceAll(body, []byte(`"$`+id+`"`), []byte(`"`+loc+`"`))
-	}
-	u, err := resolveBatchURL(ar.base, target)
+	target, err := resolveTargetRef(br.target, refs)
 	if err != nil {
-		rc.header.Set("OData-Version", "4.0")
 		writeError(rc, asAPIError(err))
 		return rc
 	}
-	r, err := http.NewRequestWithContext(ctx, br.method, u.String(), bytes.NewReader(body))
+	body, err := resolveBodyRefs(br.body, refs)
+	if err != nil {
+		writeError(rc, asAPIError(err))
+		return rc
+	}
+	u, err := resolveBatchURL(ar.base, target)
+	if err != nil {
+		writeError(rc, asAPIError(err))
+		return rc
+	}
+	r, err := http.NewRequestWithContext(context.WithValue(ctx, batchBaseKey{}, ar.base), br.method, u.String(), bytes.NewReader(body))
 	if err != nil {
 		writeError(rc, badRequest("Invalid request in $batch: %s", err))
 		return rc
@@ -173,7 +183,102 @@ func (o *org) runBatchRequest(ar *apiRequest, ctx context.Context, br *batchRequ
 	if rc.status == 0 {
 		rc.status = http.StatusOK
 	}
+	// Inside a batch Dataverse sends Location beside OData-EntityId (the
+	// docs' batch responses); outside one it sends OData-EntityId alone.
+	if loc := rc.header.Get("OData-EntityId"); loc != "" && rc.header.Get("Location") == "" {
+		rc.header.Set("Location", loc)
+	}
 	return rc
+}
+
+// contentIDRef splits a "$<Content-ID>" reference ("$1", "$1/lastname") into
+// the id and the rest; ok is false for anything else, including the service's
+// own $metadata and $batch.
+func contentIDRef(s string) (id, rest string, ok bool) {
+	if !strings.HasPrefix(s, "$") {
+		return "", "", false
+	}
+	end := strings.IndexAny(s, "/?")
+	if end < 0 {
+		end = len(s)
+	}
+	id = s[1:end]
+	if id == "" || id == "metadata" || id == "batch" {
+		return "", "", false
+	}
+	return id, s[end:], true
+}
+
+func unknownContentID(id string) error {
+	return badRequest("Content-ID Reference: '$%s' does not exist in the batch context.", truncate(id, 40))
+}
+
+// resolveTargetRef replaces a leading $<Content-ID> of a request URL with the
+// URI of the entity that request created (earlier in the same change set).
+func resolveTargetRef(target string, refs map[string]string) (string, error) {
+	id, rest, ok := contentIDRef(target)
+	if !ok {
+		return target, nil
+	}
+	loc, known := refs[id]
+	if !known {
+		return "", unknownContentID(id)
+	}
+	return loc + rest, nil
+}
+
+// resolveBodyRefs replaces $<Content-ID> values of @odata.bind and @odata.id
+// annotations, at any depth (action parameters nest them), with the entity's
+// URI. A body that isn't JSON is left for the handler to reject.
+func resolveBodyRefs(body []byte, refs map[string]string) ([]byte, error) {
+	if !bytes.Contains(body, []byte(`"$`)) {
+		return body, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return body, nil
+	}
+	changed := false
+	var walk func(v any) error
+	walk = func(v any) error {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, isStr := e.(string); isStr && (strings.HasSuffix(k, "@odata.bind") || k == "@odata.id") {
+					id, rest, ok := contentIDRef(s)
+					if !ok {
+						continue
+					}
+					loc, known := refs[id]
+					if !known {
+						return unknownContentID(id)
+					}
+					x[k] = loc + rest
+					changed = true
+					continue
+				}
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(v); err != nil {
+		return nil, err
+	}
+	if !changed {
+		return body, nil
+	}
+	return json.Marshal(v)
 }
 
 // resolveBatchURL accepts absolute URLs, absolute paths and paths relative to the service root.
@@ -294,6 +399,15 @@ func readBatchRequest(p *multipart.Part) (*batchRequest, error) {
 	return &batchRequest{method: method, target: fields[1], header: http.Header(hdr), body: rest, contentID: contentID}, nil
 }
 
+// dataverseHeaderNames spell the headers of a batch part as Dataverse does
+// (http.Header canonicalises "OData-Version" to "Odata-Version"): a client
+// parsing the part itself may match them case-sensitively.
+var dataverseHeaderNames = map[string]string{
+	"Odata-Version":  "OData-Version",
+	"Odata-Entityid": "OData-EntityId",
+	"Etag":           "ETag",
+}
+
 // writeHTTPPart writes one application/http response part.
 func writeHTTPPart(out *bytes.Buffer, rc *recorder, contentID string) {
 	out.WriteString("Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n")
@@ -308,8 +422,12 @@ func writeHTTPPart(out *bytes.Buffer, rc *recorder, contentID string) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		name := k
+		if dv, ok := dataverseHeaderNames[k]; ok {
+			name = dv
+		}
 		for _, v := range rc.header[k] {
-			out.WriteString(k + ": " + v + "\r\n")
+			out.WriteString(name + ": " + v + "\r\n")
 		}
 	}
 	out.WriteString("\r\n")

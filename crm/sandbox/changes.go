@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -67,7 +66,7 @@ func (o *org) trackingEnabled(entity string) bool {
 }
 
 // trackChanges serves a baseline (Prefer: odata.track-changes) or a delta ($deltatoken) read.
-func (o *org) trackChanges(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.Values) error {
+func (o *org) trackChanges(ar *apiRequest, e *entityInfo, q *queryOpts) error {
 	for opt, set := range map[string]bool{"$filter": q.Filter != nil, "$orderby": len(q.OrderBy) > 0, "$expand": len(q.Expand) > 0, "$top": q.Top > 0, "$count": q.Count} {
 		if set {
 			return badRequest("The query option %s is not supported with change tracking: only $select is allowed with Prefer: odata.track-changes.", opt)
@@ -109,9 +108,9 @@ func (o *org) trackChanges(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.V
 			tok = &trackToken{Upto: o.version, From: from, Delta: from >= 0}
 		}
 		if tok.Delta {
-			body, rerr = o.deltaPage(ar, e, q, qv, *tok, pageSize)
+			body, rerr = o.deltaPage(ar, e, q, *tok, pageSize)
 		} else {
-			body = o.baselinePage(ar, e, q, qv, *tok, pageSize)
+			body = o.baselinePage(ar, e, q, *tok, pageSize)
 		}
 	})
 	if rerr != nil {
@@ -139,18 +138,8 @@ func (o *org) deltaToken(upto int64) string {
 	return strconv.FormatInt(upto, 10) + "!" + o.now().Format(deltaTimeLayout)
 }
 
-// trackLink builds a nextLink/deltaLink keeping $select, encoded as Dataverse
-// does (%20 for spaces, %21 for '!').
-func trackLink(ar *apiRequest, e *entityInfo, qv url.Values, param, token string) string {
-	q := ""
-	if s := qv.Get("$select"); s != "" {
-		q = encodeQuery(url.Values{"$select": {s}}) + "&" // Dataverse: $select first, then the token
-	}
-	return ar.base + e.Set + "?" + q + encodeQuery(url.Values{param: {token}})
-}
-
 // baselinePage serves one page of the full read that starts change tracking.
-func (o *org) baselinePage(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.Values, tok trackToken, pageSize int) []byte {
+func (o *org) baselinePage(ar *apiRequest, e *entityInfo, q *queryOpts, tok trackToken, pageSize int) []byte {
 	tb := o.tables[e.Name]
 	start := 0
 	if tok.After != "" {
@@ -170,15 +159,15 @@ func (o *org) baselinePage(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.V
 	ob.raw("value", o.rowsJSON(rd, e, rows, q.Select, nil))
 	if end < len(tb.order) {
 		tok.After = tb.order[end-1]
-		ob.field("@odata.nextLink", trackLink(ar, e, qv, "$skiptoken", encodeTrackToken(tok)))
+		ob.field("@odata.nextLink", collectionLink(ar, e, "$skiptoken", encodeTrackToken(tok)))
 	} else {
-		ob.field("@odata.deltaLink", trackLink(ar, e, qv, "$deltatoken", o.deltaToken(tok.Upto)))
+		ob.field("@odata.deltaLink", collectionLink(ar, e, "$deltatoken", o.deltaToken(tok.Upto)))
 	}
 	return ob.bytes()
 }
 
 // deltaPage serves one page of changes in (tok.From, tok.Upto].
-func (o *org) deltaPage(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.Values, tok trackToken, pageSize int) ([]byte, error) {
+func (o *org) deltaPage(ar *apiRequest, e *entityInfo, q *queryOpts, tok trackToken, pageSize int) ([]byte, error) {
 	tb := o.tables[e.Name]
 	lo := sort.Search(len(tb.log), func(i int) bool { return tb.log[i].version > tok.From })
 	hi := sort.Search(len(tb.log), func(i int) bool { return tb.log[i].version > tok.Upto })
@@ -234,7 +223,7 @@ func (o *org) deltaPage(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.Valu
 	ob.field("@odata.context", rd.contextURL(selectContext(e, q.Select, nil)+"/$delta"))
 	more := tok.Phase < 2 && o.moreDeltas(tb, tok, lo, hi)
 	if !more {
-		ob.field("@odata.deltaLink", trackLink(ar, e, qv, "$deltatoken", o.deltaToken(tok.Upto)))
+		ob.field("@odata.deltaLink", collectionLink(ar, e, "$deltatoken", o.deltaToken(tok.Upto)))
 	}
 	var buf strings.Builder
 	buf.WriteByte('[')
@@ -247,7 +236,7 @@ func (o *org) deltaPage(ar *apiRequest, e *entityInfo, q *queryOpts, qv url.Valu
 	buf.WriteByte(']')
 	ob.raw("value", []byte(buf.String()))
 	if more {
-		ob.field("@odata.nextLink", trackLink(ar, e, qv, "$skiptoken", encodeTrackToken(tok)))
+		ob.field("@odata.nextLink", collectionLink(ar, e, "$skiptoken", encodeTrackToken(tok)))
 	}
 	return ob.bytes(), nil
 }

@@ -79,7 +79,8 @@ type WebhookOptions struct {
 	Secret     string
 }
 
-// Faults are injected failures, changeable at run time (tests flip them on and off).
+// Faults are injected failures, changeable at run time (tests flip them on and
+// off): from Go with SetFaults, over HTTP from loopback with GET/PUT FaultsPath.
 type Faults struct {
 	// Throttle429 answers the next N Web API requests with 429 and Retry-After.
 	Throttle429 int
@@ -111,6 +112,7 @@ func New(opts Options) *Sandbox {
 	s.org = newOrg(opts, users)
 	s.auth.register(s.mux)
 	s.org.register(s.mux, s.auth.authenticate)
+	s.mux.HandleFunc(FaultsPath, s.serveFaults)
 	return s
 }
 

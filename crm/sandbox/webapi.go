@@ -20,7 +20,9 @@ const (
 // jsonContentType is the Content-Type Dataverse sends with JSON bodies.
 const jsonContentType = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 
-type principalKey struct{}
+
+// batchBaseKey carries the $batch request's Web API base URL to its parts.
+type batchBaseKey struct{}
 
 // register mounts the Web API under /api/data/v9.2/.
 func (o *org) register(mux *http.ServeMux, authenticate func(*http.Request) (Principal, error)) {
@@ -56,18 +58,6 @@ func (o *org) unauthorized(w http.ResponseWriter, r *http.Request) {
 	writeUnauthorizedFor(w, r, o.opts)
 }
 
-// baseURL is the org URL (no trailing slash): Options.BaseURL or the request's host.
-func (o *org) baseURL(r *http.Request) string {
-	if o.opts.BaseURL != "" {
-		return strings.TrimSuffix(o.opts.BaseURL, "/")
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // apiRequest is one Web API request being served (also one part of a $batch).
 type apiRequest struct {
 	w      http.ResponseWriter
@@ -82,7 +72,14 @@ func (ar *apiRequest) ctx() context.Context { return ar.r.Context() }
 // serveAPI routes an authenticated Web API request.
 func (o *org) serveAPI(w http.ResponseWriter, r *http.Request, p Principal) {
 	w.Header().Set("OData-Version", "4.0")
-	ar := &apiRequest{w: w, r: r, as: p, prefer: parsePrefer(r.Header.Values("Prefer")), base: o.baseURL(r) + APIPath}
+	// One notion of "the sandbox's URL" for the Web API and the OAuth
+	// endpoints (issuer, discovery): authBaseURL. A $batch part inherits the
+	// batch's base, as its own headers don't carry X-Forwarded-Proto.
+	base, inBatch := r.Context().Value(batchBaseKey{}).(string)
+	if !inBatch {
+		base = authBaseURL(o.opts, r) + APIPath
+	}
+	ar := &apiRequest{w: w, r: r, as: p, prefer: parsePrefer(r.Header.Values("Prefer")), base: base}
 	if err := o.route(ar); err != nil {
 		writeError(w, asAPIError(err))
 	}

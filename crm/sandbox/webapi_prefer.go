@@ -12,6 +12,7 @@ type prefer struct {
 	maxPageSize     int // 0 = not sent
 	representation  bool
 	trackChanges    bool
+	continueOnError bool // odata.continue-on-error ($batch)
 	appliedSet      map[string]bool
 	appliedPageSize int
 }
@@ -37,6 +38,9 @@ func parsePrefer(headers []string) prefer {
 				p.representation = strings.EqualFold(strings.Trim(value, `"`), "representation")
 			case "odata.track-changes":
 				p.trackChanges = true
+			case "odata.continue-on-error", "continue-on-error":
+				// OData 4.01 allows an explicit "=false".
+				p.continueOnError = !strings.EqualFold(strings.Trim(value, `"`), "false")
 			}
 		}
 	}

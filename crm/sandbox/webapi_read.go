@@ -68,7 +68,7 @@ func (o *org) listRecords(ar *apiRequest, e *entityInfo) error {
 		return err
 	}
 	if ar.prefer.trackChanges || q.DeltaToken != "" || isTrackToken(q.SkipToken) {
-		return o.trackChanges(ar, e, q, qv)
+		return o.trackChanges(ar, e, q)
 	}
 	pageSize, top := maxPageSize, 0
 	if ar.prefer.maxPageSize > 0 {
@@ -98,7 +98,7 @@ func (o *org) listRecords(ar *apiRequest, e *entityInfo) error {
 		}
 		ob.raw("value", o.rowsJSON(rd, e, res.Rows, q.Select, q.Expand))
 		if res.Next != "" {
-			ob.field("@odata.nextLink", nextLink(ar, e, qv, "$skiptoken", res.Next))
+			ob.field("@odata.nextLink", collectionLink(ar, e, "$skiptoken", res.Next))
 		}
 		body = ob.bytes()
 	})
@@ -125,16 +125,45 @@ func (o *org) rowsJSON(rd *renderer, e *entityInfo, rows []*record, sel []string
 	return buf.Bytes()
 }
 
-// nextLink rebuilds the request URL with a new token parameter.
-func nextLink(ar *apiRequest, e *entityInfo, qv url.Values, param, token string) string {
-	next := url.Values{}
-	for k, v := range qv {
-		if k != "$skiptoken" && k != "$deltatoken" {
-			next[k] = v
+// collectionLink builds an @odata.nextLink or @odata.deltaLink as Dataverse
+// writes them (the page-results and change-tracking docs:
+// "accounts?$select=name&$skiptoken=%3Ccookie…",
+// "accounts?$select=name,accountnumber&$deltatoken=919042%2108%2f22%2f2017…"):
+// the request's query options in the order they were sent, less any earlier
+// $skiptoken or $deltatoken, then the new token; option names keep their "$",
+// values are percent-encoded. A client follows it verbatim, without adding
+// options (it sends the same Prefer header again).
+func collectionLink(ar *apiRequest, e *entityInfo, param, token string) string {
+	var b strings.Builder
+	b.WriteString(ar.base + e.Set + "?")
+	for _, kv := range orderedQuery(ar.r.URL.RawQuery) {
+		if kv[0] == "$skiptoken" || kv[0] == "$deltatoken" {
+			continue
 		}
+		b.WriteString(escapeQueryPart(kv[0]) + "=" + escapeQueryPart(kv[1]) + "&")
 	}
-	next.Set(param, token)
-	return ar.base + e.Set + "?" + encodeQuery(next)
+	b.WriteString(escapeQueryPart(param) + "=" + escapeQueryPart(token))
+	return b.String()
+}
+
+// orderedQuery decodes a raw query string into its name/value pairs in order
+// (url.Values loses the order). Pairs that don't decode are dropped, as
+// url.ParseQuery drops them.
+func orderedQuery(raw string) [][2]string {
+	var out [][2]string
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" || strings.Contains(part, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil || k == "" {
+			continue
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out
 }
 
 // countRecords serves GET entityset/$count (text/plain, capped at 5000).
@@ -229,9 +258,12 @@ func (o *org) getProperty(ar *apiRequest, e *entityInfo, id, prop string, raw bo
 
 var errNoContent = &apiError{Status: http.StatusNoContent}
 
-// encodeQuery encodes a query string the way Dataverse writes its links:
-// "$" and "," stay literal, spaces are %20.
-func encodeQuery(v url.Values) string {
-	q := strings.ReplaceAll(v.Encode(), "+", "%20")
-	return strings.NewReplacer("%24", "$", "%2C", ",").Replace(q)
+// linkEscaper undoes the escapes Dataverse doesn't write in its links: "$"
+// (system query option names: "$select", never "%24select") and ",".
+var linkEscaper = strings.NewReplacer("%24", "$", "%2C", ",")
+
+// escapeQueryPart percent-encodes one query name or value the way Dataverse's
+// links do: %20 for a space (never "+"), "$" and "," literal.
+func escapeQueryPart(s string) string {
+	return linkEscaper.Replace(strings.ReplaceAll(url.QueryEscape(s), "+", "%20"))
 }

@@ -170,3 +170,28 @@ export async function requestError(fn) {
 
 /** A random GUID that names no record. */
 export const missingId = () => randomUUID();
+
+/**
+ * The sandbox's fault-control endpoint (crm/sandbox FaultsPath): GET answers the
+ * pending faults, PUT replaces them. It only answers loopback clients, as the suite is.
+ */
+export const FAULTS_URL = `${SANDBOX_URL}/_sandbox/faults`;
+
+async function faultsRequest(method, body) {
+  const res = await fetch(FAULTS_URL, {
+    method,
+    headers: { Accept: "application/json", ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${method} ${FAULTS_URL} answered ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/**
+ * Replaces the injected faults: { throttle429, retryAfterSeconds, latencyMs, failNext,
+ * failNextStatus } (missing fields are 0; {} clears everything). Answers the new state.
+ */
+export const setFaults = (faults) => faultsRequest("PUT", faults);
+/** The injected faults still pending (the counters go down as requests use them). */
+export const getFaults = () => faultsRequest("GET");

@@ -1,7 +1,7 @@
 // Error paths as the library surfaces them: status, Dataverse code and message.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { client, missingId, requestError } from "../lib/sandbox.mjs";
+import { client, getFaults, missingId, requestError, setFaults } from "../lib/sandbox.mjs";
 
 const api = client("app");
 
@@ -26,6 +26,28 @@ test("an unknown column in $select is a 400 'Could not find a property named …
   assert.equal(err.message, "Could not find a property named 'nosuchcolumn' on type 'Microsoft.Dynamics.CRM.account'.");
 });
 
-// The standalone sandbox (`crmbot sandbox`) has no HTTP knob for its fault injection
-// (Faults.Throttle429 is set from Go only), so a 429 can't be provoked from here.
-test.skip("a 429 with Retry-After is surfaced by the library (no HTTP fault knob in `crmbot sandbox`)");
+// Service protection: one 429 injected through the sandbox's fault-control endpoint
+// (PUT /_sandbox/faults, loopback only). dynamics-web-api 2.5.0 does not retry a 429
+// itself: its http client rejects every status outside 2xx/304 with the parsed Dataverse
+// error and the response headers, so waiting Retry-After is the caller's job.
+test("a 429 with Retry-After is surfaced by the library, and the request succeeds after waiting", async () => {
+  const query = { collection: "accounts", select: ["name"], top: 1 };
+  await api.retrieveMultiple(query); // the token is fetched before the Web API is throttled
+  try {
+    const injected = await setFaults({ throttle429: 1, retryAfterSeconds: 1 });
+    assert.deepEqual(injected, { throttle429: 1, retryAfterSeconds: 1, latencyMs: 0, failNext: 0, failNextStatus: 0 });
+
+    const err = await requestError(() => api.retrieveMultiple(query));
+    assert.equal(err.status, 429, `${err.status} ${err.message}`);
+    assert.equal(err.code, "0x80072322");
+    assert.equal(err.message, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.");
+    assert.equal(err.headers["retry-after"], "1");
+    assert.equal((await getFaults()).throttle429, 0, "the one injected 429 was used by that request");
+
+    await new Promise((resolve) => setTimeout(resolve, Number(err.headers["retry-after"]) * 1000));
+    const page = await api.retrieveMultiple(query);
+    assert.equal(page.value.length, 1, "the request succeeds once Retry-After has passed");
+  } finally {
+    await setFaults({});
+  }
+});
