@@ -1,0 +1,252 @@
+package odata
+
+import (
+	"strings"
+)
+
+// ParseFilter parses a $filter as Dataverse accepts it: comparisons (eq ne gt
+// ge lt le) of a property with a literal, and/or/not, parentheses, and the
+// functions contains, startswith and endswith. Literals: 'strings' (a quote
+// doubled inside), integers, decimals, true, false, null, bare GUIDs, dates
+// (2026-11-24) and datetimes (2026-11-24T15:04:05Z, with offset or fraction).
+// Precedence, tightest first: not, comparison, and, or.
+//
+// Errors are *Error values with Dataverse's code and OData's
+// "... at position N in '...'" messages; other functions (tolower, the
+// Microsoft.Dynamics.CRM query functions, lambdas) are rejected as not
+// supported by the sandbox.
+func ParseFilter(s string) (Expr, error) {
+	toks, lerr := lex(s)
+	if lerr != nil {
+		return nil, lerr
+	}
+	p := &parser{src: s, toks: toks}
+	e, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind != tEOF {
+		return nil, syntaxError(s, t.pos)
+	}
+	return e, nil
+}
+
+type parser struct {
+	src  string
+	toks []token
+	i    int
+}
+
+func (p *parser) peek() token { return p.toks[p.i] }
+
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+
+// keyword reports whether the next token is the keyword kw, consuming it.
+func (p *parser) keyword(kw string) bool {
+	if t := p.peek(); t.kind == tIdent && t.text == kw {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *parser) parseOr() (Expr, *Error) {
+	left, err := p.parseAnd()
+	if err != nil {
+		return nil, err
+	}
+	for p.keyword("or") {
+		right, err := p.parseAnd()
+		if err != nil {
+			return nil, err
+		}
+		left = &Logical{Op: OpOr, Left: left, Right: right}
+	}
+	return left, nil
+}
+
+func (p *parser) parseAnd() (Expr, *Error) {
+	left, err := p.parseUnary()
+	if err != nil {
+		return nil, err
+	}
+	for p.keyword("and") {
+		right, err := p.parseUnary()
+		if err != nil {
+			return nil, err
+		}
+		left = &Logical{Op: OpAnd, Left: left, Right: right}
+	}
+	return left, nil
+}
+
+// parseUnary handles not, which binds tighter than a comparison: its operand
+// must be a parenthesized condition, a function call or another not.
+func (p *parser) parseUnary() (Expr, *Error) {
+	if !p.keyword("not") {
+		return p.parsePrimary()
+	}
+	t := p.peek()
+	isCall := t.kind == tIdent && p.toks[p.i+1].kind == tLParen
+	if t.kind != tLParen && !isCall && !(t.kind == tIdent && t.text == "not") {
+		return nil, errorAt(p.src, t.pos, "'not' must be followed by '(' or a function call")
+	}
+	x, err := p.parseUnary()
+	if err != nil {
+		return nil, err
+	}
+	return &Negation{X: x}, nil
+}
+
+func (p *parser) parsePrimary() (Expr, *Error) {
+	t := p.next()
+	switch t.kind {
+	case tLParen:
+		e, err := p.parseOr()
+		if err != nil {
+			return nil, err
+		}
+		if c := p.next(); c.kind != tRParen {
+			return nil, errorAt(p.src, c.pos, "')' or operator expected")
+		}
+		return e, nil
+	case tIdent:
+		if p.peek().kind == tLParen {
+			return p.parseCall(t)
+		}
+		if isKeyword(t.text) {
+			if isLiteralKeyword(t.text) {
+				return nil, errorAt(p.src, t.pos, "Property name expected on the left of a comparison")
+			}
+			return nil, errorAt(p.src, t.pos, "Expression expected")
+		}
+		return p.parseComparison(t)
+	case tEOF, tRParen, tComma:
+		return nil, errorAt(p.src, t.pos, "Expression expected")
+	}
+	return nil, errorAt(p.src, t.pos, "Property name expected on the left of a comparison")
+}
+
+func (p *parser) parseComparison(field token) (Expr, *Error) {
+	if !isPath(field.text) {
+		return nil, syntaxError(p.src, field.pos)
+	}
+	opTok := p.next()
+	op, ok := comparisonOp(opTok)
+	if !ok {
+		if opTok.kind == tEOF || opTok.kind == tRParen || opTok.text == "and" || opTok.text == "or" {
+			return nil, errorAt(p.src, opTok.pos, "Comparison operator (eq, ne, gt, ge, lt, le) expected after '"+field.text+"'")
+		}
+		return nil, syntaxError(p.src, opTok.pos)
+	}
+	valTok := p.next()
+	if valTok.kind == tIdent && !isLiteralKeyword(valTok.text) && isPath(valTok.text) && p.peek().kind != tLParen {
+		return nil, errorAt(p.src, valTok.pos, "comparing two properties ('"+field.text+"' and '"+valTok.text+"') is not supported by the sandbox")
+	}
+	c, err := p.constant(valTok)
+	if err != nil {
+		return nil, err
+	}
+	return &Comparison{Field: field.text, Op: op, Value: c}, nil
+}
+
+func comparisonOp(t token) (Op, bool) {
+	if t.kind != tIdent {
+		return "", false
+	}
+	switch op := Op(t.text); op {
+	case OpEq, OpNe, OpGt, OpGe, OpLt, OpLe:
+		return op, true
+	}
+	return "", false
+}
+
+// constant converts a literal token.
+func (p *parser) constant(t token) (Constant, *Error) {
+	switch t.kind {
+	case tString:
+		return stringConstant(t.text), nil
+	case tNumber:
+		c, _ := numberConstant(t.text) // validated by the lexer
+		return c, nil
+	case tGUID:
+		g, _ := parseGUIDBytes(t.text)
+		lower := strings.ToLower(t.text)
+		return Constant{Kind: KindGUID, Text: lower, str: lower, guid: g}, nil
+	case tDate:
+		d, _ := parseDate(t.text)
+		return Constant{Kind: KindDate, Text: t.text, t: d}, nil
+	case tDateTime:
+		d, _ := parseDateTime(t.text)
+		return Constant{Kind: KindDateTime, Text: t.text, t: d}, nil
+	case tIdent:
+		switch t.text {
+		case "true", "false":
+			return Constant{Kind: KindBool, Text: t.text, b: t.text == "true"}, nil
+		case "null":
+			return Constant{Kind: KindNull, Text: "null"}, nil
+		}
+	}
+	return Constant{}, errorAt(p.src, t.pos, "Expression expected")
+}
+
+// parseCall parses contains/startswith/endswith(property,'text') and rejects
+// every other function clearly.
+func (p *parser) parseCall(name token) (Expr, *Error) {
+	var leading, trailing bool
+	switch name.text {
+	case "contains":
+		leading, trailing = true, true
+	case "startswith":
+		trailing = true
+	case "endswith":
+		leading = true
+	default:
+		fn := name.text
+		if k := strings.LastIndexByte(fn, '/'); k >= 0 && (fn[k+1:] == "any" || fn[k+1:] == "all") {
+			return nil, errorAt(p.src, name.pos, "The lambda operator '"+fn[k+1:]+"' is not supported by the sandbox")
+		}
+		return nil, errorAt(p.src, name.pos, "function "+fn+" is not supported by the sandbox")
+	}
+	p.next() // (
+	field := p.next()
+	if field.kind != tIdent || isKeyword(field.text) || !isPath(field.text) {
+		return nil, signatureError(name.text)
+	}
+	if t := p.next(); t.kind != tComma {
+		return nil, errorAt(p.src, t.pos, "')' or ',' expected")
+	}
+	arg := p.next()
+	if arg.kind != tString {
+		return nil, signatureError(name.text)
+	}
+	if t := p.next(); t.kind != tRParen {
+		return nil, errorAt(p.src, t.pos, "')' or ',' expected")
+	}
+	return &Call{
+		Func: name.text, Field: field.text, Arg: stringConstant(arg.text),
+		pattern: compileLike(arg.text, leading, trailing),
+	}, nil
+}
+
+// signatureError is ODL's message for a string function called with
+// something other than (property, 'text').
+func signatureError(fn string) *Error {
+	return queryErrorf("No function signature for the function with name '%s' matches the specified arguments. The function signatures considered are: %s(Edm.String Nullable=true, Edm.String Nullable=true).", fn, fn)
+}
+
+func isKeyword(s string) bool {
+	switch s {
+	case "and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le":
+		return true
+	}
+	return isLiteralKeyword(s)
+}
+
+func isLiteralKeyword(s string) bool { return s == "true" || s == "false" || s == "null" }
