@@ -112,10 +112,14 @@ func NewClient(orgURL string, httpClient *http.Client, opts ...Option) (*Client,
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("crm: org URL %q must be an absolute http(s) URL", orgURL)
 	}
-	if p := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(APIPath, "/")); p != "" && p != "/" {
-		return nil, fmt.Errorf("crm: org URL %q must not have a path", orgURL)
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("crm: org URL %q must not carry a query, fragment or user info", orgURL)
 	}
-	org := &url.URL{Scheme: u.Scheme, Host: u.Host}
+	// A real org has no path; a sandbox mounted under one (crmbot's embedded
+	// sandbox lives at /sandbox) keeps it as a prefix of the Web API root.
+	prefix := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), strings.TrimSuffix(APIPath, "/"))
+	prefix = strings.TrimSuffix(prefix, "/")
+	org := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: prefix}
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
@@ -124,7 +128,7 @@ func NewClient(orgURL string, httpClient *http.Client, opts ...Option) (*Client,
 		maxAttempts: 4, baseDelay: 250 * time.Millisecond, maxDelay: 8 * time.Second,
 		pageSize: 50, userAgent: "crmbot", maxBody: DefaultMaxResponseBytes,
 	}
-	c.base.Path = APIPath // JoinPath drops the trailing slash
+	c.base.Path = prefix + APIPath // JoinPath drops the trailing slash
 	for _, o := range opts {
 		o(c)
 	}
@@ -181,13 +185,13 @@ func (c *Client) resolve(pathOrLink, rawQuery string) (*url.URL, error) {
 		if err != nil {
 			return nil, fmt.Errorf("crm: bad link: %w", err)
 		}
-		if u.Scheme != c.org.Scheme || !strings.EqualFold(u.Host, c.org.Host) || !strings.HasPrefix(u.Path, APIPath) {
+		if u.Scheme != c.org.Scheme || !strings.EqualFold(u.Host, c.org.Host) || !strings.HasPrefix(u.Path, c.base.Path) {
 			return nil, errors.New("crm: refusing a link outside the org's Web API")
 		}
 		return u, nil
 	}
 	u := *c.base
-	u.Path = APIPath + pathOrLink
+	u.Path = c.base.Path + pathOrLink
 	u.RawQuery = rawQuery
 	return &u, nil
 }

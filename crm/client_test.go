@@ -586,22 +586,25 @@ func TestInvalidInputsNeverReachTheServer(t *testing.T) {
 
 func TestNewClient(t *testing.T) {
 	for _, tc := range []struct {
-		url string
-		ok  bool
+		url, org string // org "" → NewClient must refuse url
 	}{
-		{"https://org.crm.dynamics.com", true},
-		{"https://org.crm.dynamics.com/", true},
-		{"https://org.crm.dynamics.com/api/data/v9.2/", true},
-		{"org.crm.dynamics.com", false},
-		{"ftp://org", false},
-		{"https://org.crm.dynamics.com/other", false},
+		{"https://org.crm.dynamics.com", "https://org.crm.dynamics.com"},
+		{"https://org.crm.dynamics.com/", "https://org.crm.dynamics.com"},
+		{"https://org.crm.dynamics.com/api/data/v9.2/", "https://org.crm.dynamics.com"},
+		// A sandbox mounted under a path keeps it as a prefix of the Web API root.
+		{"http://localhost:3978/sandbox", "http://localhost:3978/sandbox"},
+		{"http://localhost:3978/sandbox/api/data/v9.2", "http://localhost:3978/sandbox"},
+		{"org.crm.dynamics.com", ""},
+		{"ftp://org", ""},
+		{"https://org.crm.dynamics.com/?x=1", ""},
+		{"https://user@org.crm.dynamics.com", ""},
 	} {
 		c, err := crm.NewClient(tc.url, nil)
-		if (err == nil) != tc.ok {
+		if (err == nil) != (tc.org != "") {
 			t.Errorf("NewClient(%q) error = %v", tc.url, err)
 		}
-		if err == nil && c.OrgURL() != "https://org.crm.dynamics.com" {
-			t.Errorf("OrgURL = %q", c.OrgURL())
+		if err == nil && c.OrgURL() != tc.org {
+			t.Errorf("NewClient(%q).OrgURL = %q, want %q", tc.url, c.OrgURL(), tc.org)
 		}
 	}
 }

@@ -54,8 +54,8 @@ func (s authScopes) scp() string {
 
 // authParseDelegatedScopes parses the scope of an authorize or refresh request.
 //
-// Resource scopes: the sandbox accepts any absolute http(s) URL whose path is
-// exactly /.default or /user_impersonation, whatever its host, and issues the
+// Resource scopes: the sandbox accepts any absolute http(s) URL whose path ends
+// in /.default or /user_impersonation, whatever its host, and issues the
 // token for that URL (scheme://host, lower case). It cannot insist on its own
 // host name because it is addressed by several (localhost, 127.0.0.1, a
 // container name, the DATAVERSE_URL crmbot is configured with); its Web API
@@ -123,12 +123,13 @@ func authParseAppScope(raw string) (string, *oauthError) {
 	return "", newOAuthError("invalid_scope", 1002012, "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", raw)
 }
 
-// authParseResourceScope splits "https://host[:port]/.default" (or
-// /user_impersonation) into the resource "https://host[:port]" and the
-// permission path. Anything with user info, a query, a fragment, escapes or a
-// longer path is not a resource scope.
+// authParseResourceScope splits "https://host[:port][/prefix]/.default" (or
+// /user_impersonation) into the resource "https://host[:port][/prefix]" and the
+// permission path. The optional path prefix lets a sandbox mounted under a
+// path (crmbot's embedded one lives at /sandbox) be its own resource. Anything
+// with user info, a query, a fragment or escapes is not a resource scope.
 func authParseResourceScope(scope string) (resource, perm string, ok bool) {
-	if strings.ContainsAny(scope, "?#@\\") {
+	if strings.ContainsAny(scope, "?#@\\%") {
 		return "", "", false
 	}
 	u, err := url.Parse(scope)
@@ -136,9 +137,19 @@ func authParseResourceScope(scope string) (resource, perm string, ok bool) {
 		u.Opaque != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.RawFragment != "" {
 		return "", "", false
 	}
-	perm = strings.ToLower(u.EscapedPath())
+	p := u.EscapedPath()
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", "", false
+	}
+	prefix, perm := p[:i], strings.ToLower(p[i:])
 	if perm != "/.default" && perm != "/user_impersonation" {
 		return "", "", false
 	}
-	return u.Scheme + "://" + strings.ToLower(u.Host), perm, true
+	for _, seg := range strings.Split(strings.TrimPrefix(prefix, "/"), "/") {
+		if prefix != "" && (seg == "" || seg == "." || seg == "..") {
+			return "", "", false
+		}
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host) + prefix, perm, true
 }

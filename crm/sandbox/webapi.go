@@ -20,7 +20,6 @@ const (
 // jsonContentType is the Content-Type Dataverse sends with JSON bodies.
 const jsonContentType = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 
-
 // batchBaseKey carries the $batch request's Web API base URL to its parts.
 type batchBaseKey struct{}
 

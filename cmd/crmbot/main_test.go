@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmbot/crmbot/crm/sandbox"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitFor(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", url)
+}
+
+func startCommand(t *testing.T, args []string, env map[string]string) (*syncBuffer, func() error) {
+	t.Helper()
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, logs) }()
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = fmt.Errorf("did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return logs, stop
+}
+
+func TestServeWithEmbeddedSandbox(t *testing.T) {
+	addr := freeAddr(t)
+	base := "http://" + addr
+	logs, stop := startCommand(t, nil, map[string]string{"CRMBOT_ADDR": addr, "CRMBOT_PUBLIC_URL": base})
+	waitFor(t, base+"/livez")
+
+	for _, path := range []string{"/livez", "/readyz", "/healthz"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s = %d", path, resp.StatusCode)
+		}
+	}
+
+	t.Run("the embedded sandbox speaks Dataverse under /sandbox", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", base+"/sandbox/api/data/v9.2/WhoAmI", nil)
+		req.Header.Set("Authorization", "Bearer "+appToken(t, base+"/sandbox", base+"/sandbox"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), sandbox.AppUserID) {
+			t.Fatalf("WhoAmI = %d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("the start-up check reaches Dynamics and finds change tracking on", func(t *testing.T) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(logs.String(), `"msg":"dataverse reachable"`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no start-up check result in the logs:\n%s", logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !strings.Contains(logs.String(), `"change_tracking_missing":0`) {
+			t.Errorf("change tracking reported missing:\n%s", logs.String())
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "crmbot_http_requests_total") {
+			t.Fatal("no crmbot metrics")
+		}
+	})
+
+	if err := stop(); err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !strings.HasPrefix(line, "{") {
+			t.Errorf("non-JSON log line: %s", line)
+		}
+		if strings.Contains(line, "eyJ") { // the start of any JWT
+			t.Errorf("a token reached the log: %s", line)
+		}
+	}
+}
+
+// appToken gets a client-credentials token from the sandbox at authority for resource.
+func appToken(t *testing.T, authority, resource string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {sandbox.DefaultClientID},
+		"client_secret": {sandbox.DefaultClientSecret}, "scope": {resource + "/.default"}}
+	resp, err := http.PostForm(authority+"/common/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	err := run(context.Background(), []string{"serve"}, func(k string) string {
+		return map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}[k]
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "CRMBOT_ENCRYPTION_KEY") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSandboxCommand(t *testing.T) {
+	addr := freeAddr(t)
+	_, stop := startCommand(t, []string{"sandbox", "--addr", addr, "--records-per-type", "5"}, nil)
+	base := "http://" + addr
+	waitFor(t, base+"/api/data/v9.2/$metadata")
+	req, _ := http.NewRequest("GET", base+"/api/data/v9.2/$metadata", nil)
+	req.Header.Set("Authorization", "Bearer "+appToken(t, base, base))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `EntityType Name="opportunity"`) {
+		t.Fatalf("$metadata lacks the opportunity entity type: %d %.200s", resp.StatusCode, body)
+	}
+	resp, err = http.Get(base + "/api/data/v9.2/accounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("unauthenticated read = %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "crmbot ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
