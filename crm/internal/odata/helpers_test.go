@@ -22,3 +22,5 @@ func mustParse(t testing.TB, s string) Expr {
 	}
 	return e
 }
+
+func fixedZone(hours int) *time.Location { return time.FixedZone("", hours*3600) }

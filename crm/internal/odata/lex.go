@@ -20,45 +20,64 @@ const (
 	tGUID
 	tDate
 	tDateTime
+	tError // what cannot be lexed; err says why
 )
 
 type token struct {
 	kind tokKind
 	pos  int    // byte offset in the source
 	text string // source text; for tString the unescaped value
+	err  *Error // tError only
 }
 
-// lex splits a $filter into tokens, ending with tEOF.
-func lex(src string) ([]token, *Error) {
+// lex splits a $filter into tokens, ending with tEOF or, where the text
+// cannot be lexed, tError: the parser reports that error only if it gets
+// that far, so errors come out in the order of the text.
+func lex(src string) []token {
+	toks, err := lexTokens(src)
+	if err != nil {
+		return append(toks, token{kind: tError, pos: err.pos, err: err.err})
+	}
+	return append(toks, token{kind: tEOF, pos: len(src)})
+}
+
+// lexError is a lexing failure at a byte offset.
+type lexError struct {
+	pos int
+	err *Error
+}
+
+func lexTokens(src string) ([]token, *lexError) {
 	var toks []token
+	fail := func(pos int, err *Error) ([]token, *lexError) { return toks, &lexError{pos, err} }
 	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			i++
 		case c == '(':
-			toks = append(toks, token{tLParen, i, "("})
+			toks = append(toks, token{kind: tLParen, pos: i, text: "("})
 			i++
 		case c == ')':
-			toks = append(toks, token{tRParen, i, ")"})
+			toks = append(toks, token{kind: tRParen, pos: i, text: ")"})
 			i++
 		case c == ',':
-			toks = append(toks, token{tComma, i, ","})
+			toks = append(toks, token{kind: tComma, pos: i, text: ","})
 			i++
 		case c == '\'':
 			s, end, ok := lexString(src, i)
 			if !ok {
-				return nil, errorAt(src, i, "There is an unterminated string literal")
+				return fail(i, errorAt(src, i, "There is an unterminated string literal"))
 			}
-			toks = append(toks, token{tString, i, s})
+			toks = append(toks, token{kind: tString, pos: i, text: s})
 			i = end
 		case isGUIDAt(src, i):
-			toks = append(toks, token{tGUID, i, src[i : i+36]})
+			toks = append(toks, token{kind: tGUID, pos: i, text: src[i : i+36]})
 			i += 36
 		case isDigit(c) || c == '-' && i+1 < len(src) && isDigit(src[i+1]):
 			t, err := lexNumberOrDate(src, i)
 			if err != nil {
-				return nil, err
+				return fail(i, err)
 			}
 			toks = append(toks, t)
 			i += len(t.text)
@@ -67,16 +86,16 @@ func lex(src string) ([]token, *Error) {
 			for j < len(src) && (isIdentByte(src[j]) || src[j] == '.' || src[j] == '/') {
 				j++
 			}
-			toks = append(toks, token{tIdent, i, src[i:j]})
+			toks = append(toks, token{kind: tIdent, pos: i, text: src[i:j]})
 			i = j
 		case c == '@':
-			return nil, errorAt(src, i, "Parameter aliases (@name) are not supported by the sandbox")
+			return fail(i, errorAt(src, i, "Parameter aliases (@name) are not supported by the sandbox"))
 		default:
 			r, _ := utf8.DecodeRuneInString(src[i:])
-			return nil, queryErrorf("Syntax error: character '%c' is not valid at position %d in '%s'.", r, charPos(src, i), src)
+			return fail(i, queryErrorf("Syntax error: character '%c' is not valid at position %d in '%s'.", r, charPos(src, i), src))
 		}
 	}
-	return append(toks, token{tEOF, len(src), ""}), nil
+	return toks, nil
 }
 
 // lexString reads the quoted literal at src[start]; a doubled quote
@@ -131,12 +150,12 @@ func lexNumberOrDate(src string, i int) (token, *Error) {
 		text := src[i:j]
 		if len(text) == 10 {
 			if _, ok := parseDate(text); ok {
-				return token{tDate, i, text}, nil
+				return token{kind: tDate, pos: i, text: text}, nil
 			}
 			return token{}, unrecognized("Edm.Date", text, src, i)
 		}
 		if _, ok := parseDateTime(text); ok {
-			return token{tDateTime, i, text}, nil
+			return token{kind: tDateTime, pos: i, text: text}, nil
 		}
 		return token{}, unrecognized("Edm.DateTimeOffset", text, src, i)
 	}
@@ -167,7 +186,7 @@ func lexNumberOrDate(src string, i int) (token, *Error) {
 	if _, ok := numberConstant(text); !ok {
 		return token{}, unrecognized("Edm.Decimal", text, src, i)
 	}
-	return token{tNumber, i, text}, nil
+	return token{kind: tNumber, pos: i, text: text}, nil
 }
 
 func skipDigits(s string, j int) int {

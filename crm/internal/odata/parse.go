@@ -16,17 +16,13 @@ import (
 // Microsoft.Dynamics.CRM query functions, lambdas) are rejected as not
 // supported by the sandbox.
 func ParseFilter(s string) (Expr, error) {
-	toks, lerr := lex(s)
-	if lerr != nil {
-		return nil, lerr
-	}
-	p := &parser{src: s, toks: toks}
+	p := &parser{src: s, toks: lex(s)}
 	e, err := p.parseOr()
 	if err != nil {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tEOF {
-		return nil, syntaxError(s, t.pos)
+		return nil, p.fail(t, syntaxError(s, t.pos))
 	}
 	return e, nil
 }
@@ -39,12 +35,30 @@ type parser struct {
 
 func (p *parser) peek() token { return p.toks[p.i] }
 
+// peek2 is the token after the next one (the last token repeats).
+func (p *parser) peek2() token { return p.toks[min(p.i+1, len(p.toks)-1)] }
+
+// next consumes a token; the final tEOF or tError is never passed.
 func (p *parser) next() token {
 	t := p.toks[p.i]
-	if t.kind != tEOF {
+	if p.i < len(p.toks)-1 {
 		p.i++
 	}
 	return t
+}
+
+// fail returns err for the unexpected token t, unless t is where lexing
+// failed: then the lexer's more precise error wins.
+func (p *parser) fail(t token, err *Error) *Error {
+	if t.kind == tError {
+		return t.err
+	}
+	return err
+}
+
+// failAt is fail with ODL's "<what> at position N in '...'" message.
+func (p *parser) failAt(t token, what string) *Error {
+	return p.fail(t, errorAt(p.src, t.pos, what))
 }
 
 // keyword reports whether the next token is the keyword kw, consuming it.
@@ -93,9 +107,9 @@ func (p *parser) parseUnary() (Expr, *Error) {
 		return p.parsePrimary()
 	}
 	t := p.peek()
-	isCall := t.kind == tIdent && p.toks[p.i+1].kind == tLParen
+	isCall := t.kind == tIdent && p.peek2().kind == tLParen
 	if t.kind != tLParen && !isCall && !(t.kind == tIdent && t.text == "not") {
-		return nil, errorAt(p.src, t.pos, "'not' must be followed by '(' or a function call")
+		return nil, p.failAt(t, "'not' must be followed by '(' or a function call")
 	}
 	x, err := p.parseUnary()
 	if err != nil {
@@ -113,7 +127,7 @@ func (p *parser) parsePrimary() (Expr, *Error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tRParen {
-			return nil, errorAt(p.src, c.pos, "')' or operator expected")
+			return nil, p.failAt(c, "')' or operator expected")
 		}
 		return e, nil
 	case tIdent:
@@ -122,32 +136,32 @@ func (p *parser) parsePrimary() (Expr, *Error) {
 		}
 		if isKeyword(t.text) {
 			if isLiteralKeyword(t.text) {
-				return nil, errorAt(p.src, t.pos, "Property name expected on the left of a comparison")
+				return nil, p.failAt(t, "Property name expected on the left of a comparison")
 			}
-			return nil, errorAt(p.src, t.pos, "Expression expected")
+			return nil, p.failAt(t, "Expression expected")
 		}
 		return p.parseComparison(t)
-	case tEOF, tRParen, tComma:
-		return nil, errorAt(p.src, t.pos, "Expression expected")
+	case tEOF, tRParen, tComma, tError:
+		return nil, p.failAt(t, "Expression expected")
 	}
-	return nil, errorAt(p.src, t.pos, "Property name expected on the left of a comparison")
+	return nil, p.failAt(t, "Property name expected on the left of a comparison")
 }
 
 func (p *parser) parseComparison(field token) (Expr, *Error) {
 	if !isPath(field.text) {
-		return nil, syntaxError(p.src, field.pos)
+		return nil, syntaxError(p.src, field.pos) // a lexed name: never tError
 	}
 	opTok := p.next()
 	op, ok := comparisonOp(opTok)
 	if !ok {
 		if opTok.kind == tEOF || opTok.kind == tRParen || opTok.text == "and" || opTok.text == "or" {
-			return nil, errorAt(p.src, opTok.pos, "Comparison operator (eq, ne, gt, ge, lt, le) expected after '"+field.text+"'")
+			return nil, p.failAt(opTok, "Comparison operator (eq, ne, gt, ge, lt, le) expected after '"+field.text+"'")
 		}
-		return nil, syntaxError(p.src, opTok.pos)
+		return nil, p.fail(opTok, syntaxError(p.src, opTok.pos))
 	}
 	valTok := p.next()
 	if valTok.kind == tIdent && !isLiteralKeyword(valTok.text) && isPath(valTok.text) && p.peek().kind != tLParen {
-		return nil, errorAt(p.src, valTok.pos, "comparing two properties ('"+field.text+"' and '"+valTok.text+"') is not supported by the sandbox")
+		return nil, p.failAt(valTok, "comparing two properties ('"+field.text+"' and '"+valTok.text+"') is not supported by the sandbox")
 	}
 	c, err := p.constant(valTok)
 	if err != nil {
@@ -193,7 +207,7 @@ func (p *parser) constant(t token) (Constant, *Error) {
 			return Constant{Kind: KindNull, Text: "null"}, nil
 		}
 	}
-	return Constant{}, errorAt(p.src, t.pos, "Expression expected")
+	return Constant{}, p.failAt(t, "Expression expected")
 }
 
 // parseCall parses contains/startswith/endswith(property,'text') and rejects
@@ -210,24 +224,24 @@ func (p *parser) parseCall(name token) (Expr, *Error) {
 	default:
 		fn := name.text
 		if k := strings.LastIndexByte(fn, '/'); k >= 0 && (fn[k+1:] == "any" || fn[k+1:] == "all") {
-			return nil, errorAt(p.src, name.pos, "The lambda operator '"+fn[k+1:]+"' is not supported by the sandbox")
+			return nil, p.failAt(name, "The lambda operator '"+fn[k+1:]+"' is not supported by the sandbox")
 		}
-		return nil, errorAt(p.src, name.pos, "function "+fn+" is not supported by the sandbox")
+		return nil, p.failAt(name, "function "+fn+" is not supported by the sandbox")
 	}
 	p.next() // (
 	field := p.next()
 	if field.kind != tIdent || isKeyword(field.text) || !isPath(field.text) {
-		return nil, signatureError(name.text)
+		return nil, p.fail(field, signatureError(name.text))
 	}
 	if t := p.next(); t.kind != tComma {
-		return nil, errorAt(p.src, t.pos, "')' or ',' expected")
+		return nil, p.failAt(t, "')' or ',' expected")
 	}
 	arg := p.next()
 	if arg.kind != tString {
-		return nil, signatureError(name.text)
+		return nil, p.fail(arg, signatureError(name.text))
 	}
 	if t := p.next(); t.kind != tRParen {
-		return nil, errorAt(p.src, t.pos, "')' or ',' expected")
+		return nil, p.failAt(t, "')' or ',' expected")
 	}
 	return &Call{
 		Func: name.text, Field: field.text, Arg: stringConstant(arg.text),
