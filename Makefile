@@ -30,9 +30,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## e2e: real clients no one here wrote, against our servers (dynamics-web-api vs the sandbox, ...)
+## e2e: real clients no one here wrote, against our servers: the npm dynamics-web-api client against the
+## sandbox, headless Chromium on our web pages
 e2e:
 	bash e2e/dataverse/run.sh
+	bash e2e/pages/run.sh
 
 ## bench: benchmarks whose figures the README reports (ratios measured side by side)
 bench:
