@@ -94,8 +94,20 @@ func TestRequests(t *testing.T) {
 				return c.Count(ctx, "leads", "statecode eq 0")
 			},
 			method: "GET", path: "/api/data/v9.2/leads",
-			query: map[string]string{"$filter": "statecode eq 0", "$count": "true", "$select": "leadid", "$top": "1"},
-			want:  42,
+			query:  map[string]string{"$filter": "statecode eq 0", "$count": "true", "$select": "leadid", "$top": ""},
+			header: map[string]string{"Prefer": "odata.maxpagesize=1"},
+			want:   42,
+		},
+		{
+			name:   "List with Top is one capped page without a page size",
+			answer: canned{Body: `{"value":[]}`},
+			call: func(ctx context.Context, c *crm.Client) (any, error) {
+				_, err := c.List(ctx, "accounts", crm.Query{Select: []string{"name"}, Top: 3}, 0)
+				return nil, err
+			},
+			method: "GET", path: "/api/data/v9.2/accounts",
+			query:  map[string]string{"$top": "3", "$select": "name"},
+			header: map[string]string{"Prefer": annotations},
 		},
 		{
 			name:   "ListMy with an apostrophe in the search",

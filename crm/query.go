@@ -11,8 +11,9 @@ type Query struct {
 	Select  []string
 	Filter  string
 	OrderBy []string
-	// Top caps the rows returned; Dataverse ignores it when a page size
-	// (odata.maxpagesize) is sent, so List does not combine them.
+	// Top caps the rows returned. Dataverse ignores it when a page size
+	// (odata.maxpagesize) is sent, so List sends none when Top is set and
+	// returns a single page.
 	Top    int
 	Expand []Expand
 	Count  bool

@@ -85,14 +85,22 @@ func (c *Client) List(ctx context.Context, entitySet string, q Query, pageSize i
 	if err := checkSet(entitySet); err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
+	if q.Top > 0 {
+		// Dataverse ignores $top when odata.maxpagesize is sent: a capped read
+		// is one page of at most Top rows, sent without a page size.
+		pageSize = -1
+	}
 	return c.listPage(ctx, "List", entitySet, q.Encode(), c.idAttribute(entitySet), pageSize)
 }
 
+// listPage reads one page; pageSize < 0 sends no odata.maxpagesize ($top reads).
 func (c *Client) listPage(ctx context.Context, op, path, query, idAttr string, pageSize int) (*Page, error) {
+	prefer := []string{preferAnnotations}
+	if pageSize >= 0 {
+		prefer = append([]string{maxPageSizePref(c.pageSizeOr(pageSize))}, prefer...)
+	}
 	resp, err := c.do(ctx, &request{
-		op: op, method: http.MethodGet, path: path, query: query,
-		prefer:     []string{maxPageSizePref(c.pageSizeOr(pageSize)), preferAnnotations},
-		idempotent: true,
+		op: op, method: http.MethodGet, path: path, query: query, prefer: prefer, idempotent: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", linkName(path), err)
@@ -143,18 +151,21 @@ func (c *Client) All(ctx context.Context, entitySet string, q Query, pageSize in
 }
 
 // Count returns how many records of entitySet match filter (empty: all).
-// Dataverse caps @odata.count at 5000.
+// Dataverse caps @odata.count at 5000. The count covers every match whatever
+// the page size, so one row is read; $top is not combined with $count, as the
+// Web API documentation asks.
 //
-// Web API: GET {entitySet}?$filter=…&$count=true&$select={key}&$top=1.
+// Web API: GET {entitySet}?$filter=…&$count=true&$select={key} with Prefer: odata.maxpagesize=1.
 func (c *Client) Count(ctx context.Context, entitySet, filter string) (int, error) {
 	if err := checkSet(entitySet); err != nil {
 		return 0, fmt.Errorf("count: %w", err)
 	}
-	q := Query{Filter: filter, Count: true, Top: 1}
+	q := Query{Filter: filter, Count: true}
 	if id := c.idAttribute(entitySet); id != "" {
 		q.Select = []string{id}
 	}
-	resp, err := c.do(ctx, &request{op: "Count", method: http.MethodGet, path: entitySet, query: q.Encode(), idempotent: true})
+	resp, err := c.do(ctx, &request{op: "Count", method: http.MethodGet, path: entitySet, query: q.Encode(),
+		prefer: []string{maxPageSizePref(1)}, idempotent: true})
 	if err != nil {
 		return 0, fmt.Errorf("count %s: %w", entitySet, err)
 	}

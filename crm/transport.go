@@ -81,7 +81,9 @@ func (c *Client) do(ctx context.Context, req *request) (*response, error) {
 		if !ae.retry {
 			return nil, ae.err
 		}
-		wait := max(bo.NextBackOff(), ae.retryAfter)
+		// A server's Retry-After is honoured up to maxDelay: longer waits are
+		// the caller's decision, not a stall hidden in a retry loop.
+		wait := min(max(bo.NextBackOff(), ae.retryAfter), c.maxDelay)
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
 			return nil, ae.err
 		}

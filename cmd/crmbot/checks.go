@@ -18,7 +18,7 @@ import (
 // and change tracking is enabled on every table sync reads. Problems are logged
 // loudly with what to do; they do not stop the server, since the user-facing
 // commands work without sync.
-func checkDataverse(ctx context.Context, srv *server.Server, dv config.Dataverse, cat *crm.Catalog, logger *slog.Logger) {
+func checkDataverse(ctx context.Context, srv *server.Server, dv config.Dataverse, cat *crm.Catalog, throttle *crm.Throttle, logger *slog.Logger) {
 	select {
 	case <-srv.Ready():
 	case <-ctx.Done():
@@ -36,7 +36,8 @@ func checkDataverse(ctx context.Context, srv *server.Server, dv config.Dataverse
 		return
 	}
 	hc := &http.Client{Timeout: 20 * time.Second, Transport: &oauth2.Transport{Source: ts, Base: http.DefaultTransport}}
-	cl, err := crm.NewClient(dv.URL, hc, crm.WithCatalog(cat), crm.WithLogger(logger))
+	cl, err := crm.NewClient(dv.URL, hc, crm.WithCatalog(cat), crm.WithLogger(logger),
+		crm.WithObserver(srv.DataverseMetrics()), crm.WithThrottle(throttle, crm.PrincipalKey(dv.URL, "app")))
 	if err != nil {
 		log.Error("DATAVERSE_URL unusable", "err", err)
 		return

@@ -2,6 +2,7 @@
 //
 //	crmbot [serve]                      run the bot server (the default)
 //	crmbot sandbox --addr 127.0.0.1:8089 run the Dataverse sandbox alone
+//	crmbot rotate-keys                  re-encrypt stored tokens with the current key
 //	crmbot version                      print the version
 //
 // This file is wiring only: configuration in, parts built, parts started.
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stderr)
 	case "sandbox":
 		return runSandbox(ctx, args, stderr)
+	case "rotate-keys":
+		return rotateKeys(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmbot", version)
 		return nil
@@ -57,5 +60,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `usage:
   crmbot [serve]            run the bot server (configuration from the environment; see README)
   crmbot sandbox [flags]    run the Dataverse sandbox alone (crmbot sandbox -h for flags)
+  crmbot rotate-keys        re-encrypt stored tokens with the first CRMBOT_ENCRYPTION_KEY key
   crmbot version            print the version
 `

@@ -127,8 +127,10 @@ func TestServeWithEmbeddedSandbox(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if !strings.Contains(string(body), "crmbot_http_requests_total") {
-			t.Fatal("no crmbot metrics")
+		for _, m := range []string{"crmbot_http_requests_total", `crmbot_dataverse_requests_total{op="WhoAmI",status="200"} 1`} {
+			if !strings.Contains(string(body), m) {
+				t.Errorf("metrics lack %s", m)
+			}
 		}
 	})
 

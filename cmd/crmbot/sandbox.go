@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -49,16 +44,8 @@ func runSandbox(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	base := *baseURL
-	if base == "" {
-		base = "http://" + ln.Addr().String()
-	}
 	opts := sandbox.Options{
-		BaseURL: base, TenantID: *tenant, ClientID: *clientID, ClientSecret: *clientSecret,
+		BaseURL: *baseURL, TenantID: *tenant, ClientID: *clientID, ClientSecret: *clientSecret,
 		RedirectURIs: redirects, RecordsPerType: *records, Seed: *seed,
 		DeltaTokenTTL: *deltaTTL, AccessTokenTTL: *tokenTTL,
 	}
@@ -70,21 +57,22 @@ func runSandbox(ctx context.Context, args []string, stderr io.Writer) error {
 	if *latency > 0 {
 		sb.SetFaults(sandbox.Faults{Latency: *latency})
 	}
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	logger.Info("Dataverse sandbox listening", "url", base, "web_api", base+sandbox.APIPath,
-		"authority", base+"/"+*tenant, "client_id", *clientID)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	// The same server as crmbot's own: access logs, /livez, /metrics, graceful drain.
+	srv := server.New(*addr, logger)
+	srv.ShutdownGrace = 5 * time.Second
+	srv.Handle("/", sb)
+	go func() {
+		select {
+		case <-srv.Ready():
+		case <-ctx.Done():
+			return
+		}
+		base := *baseURL
+		if base == "" {
+			base = "http://" + srv.ListenAddr()
+		}
+		logger.Info("Dataverse sandbox listening", "url", base, "web_api", base+sandbox.APIPath,
+			"authority", base+"/"+*tenant, "client_id", *clientID, "faults", base+sandbox.FaultsPath)
+	}()
+	return srv.Run(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
@@ -42,7 +43,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		base := cfg.PublicURL + sandboxPrefix
 		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}})
 		defer sb.Close()
-		srv.Handle(sandboxPrefix+"/", http.StripPrefix(sandboxPrefix, sb))
+		var h http.Handler = http.StripPrefix(sandboxPrefix, sb)
+		if !cfg.SandboxPublic {
+			h = sandbox.LoopbackOnly(h)
+		} else {
+			logger.Warn("the embedded sandbox is open to the network (CRMBOT_SANDBOX_PUBLIC): anyone who reaches it can sign in as any demo user")
+		}
+		srv.Handle(sandboxPrefix+"/", h)
 		dv = config.Dataverse{
 			URL: base, AuthorityURL: base, TenantID: sandbox.DefaultTenantID,
 			ClientID: sandbox.DefaultClientID, ClientSecret: sandbox.DefaultClientSecret,
@@ -52,6 +59,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	logger.Info("starting crmbot", "version", version, "addr", cfg.Addr, "public_url", cfg.PublicURL,
 		"dataverse", dv.URL, "record_types", len(catalog.ChatTypes()))
 
-	go checkDataverse(ctx, srv, dv, catalog, logger)
-	return srv.Run(ctx)
+	// One throttle registry for the process: a 429 pauses that principal for
+	// every caller acting as it (Dataverse limits are per user).
+	throttle := crm.NewThrottle()
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { checkDataverse(ctx, srv, dv, catalog, throttle, logger) })
+	err = srv.Run(ctx)
+	cancel()
+	wg.Wait()
+	return err
 }

@@ -16,6 +16,8 @@ type Config struct {
 	PublicURL string // CRMBOT_PUBLIC_URL, without trailing slash
 	LogLevel  string // CRMBOT_LOG_LEVEL
 	Catalog   string // CRMBOT_CATALOG: path of a catalogue override file
+	// SandboxPublic opens the embedded sandbox to non-loopback clients (CRMBOT_SANDBOX_PUBLIC).
+	SandboxPublic bool
 
 	RedisURL      string   // REDIS_URL
 	EncryptionKey []string // CRMBOT_ENCRYPTION_KEY (comma-separated list for rotation)
@@ -65,6 +67,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	var errs []error
+	switch v := strings.ToLower(get("CRMBOT_SANDBOX_PUBLIC", "false")); v {
+	case "true", "1", "yes":
+		c.SandboxPublic = true
+	case "false", "0", "no":
+	default:
+		errs = append(errs, fmt.Errorf("CRMBOT_SANDBOX_PUBLIC: %q is not true or false", v))
+	}
 	if err := checkURL("CRMBOT_PUBLIC_URL", c.PublicURL, false); err != nil {
 		errs = append(errs, err)
 	}

@@ -28,6 +28,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"relative public url":   {map[string]string{"CRMBOT_PUBLIC_URL": "bot.example.com"}, "CRMBOT_PUBLIC_URL"},
 		"dataverse without app": {map[string]string{"DATAVERSE_URL": "https://org.crm.dynamics.com"}, "DATAVERSE_CLIENT_SECRET"},
 		"dataverse over http":   {map[string]string{"DATAVERSE_URL": "http://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c", "DATAVERSE_CLIENT_SECRET": "s"}, "must use https"},
+		"sandbox exposure typo": {map[string]string{"CRMBOT_SANDBOX_PUBLIC": "maybe"}, "CRMBOT_SANDBOX_PUBLIC"},
 		"redis without key":     {map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}, "CRMBOT_ENCRYPTION_KEY"},
 	} {
 		t.Run(name, func(t *testing.T) {

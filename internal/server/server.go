@@ -46,8 +46,9 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	inflight prometheus.Gauge
-	listener net.Listener
-	ready    chan struct{}
+	listener  net.Listener
+	ready     chan struct{}
+	dvMetrics *DataverseMetrics
 }
 
 // New returns a server with the operational endpoints registered.
