@@ -47,7 +47,7 @@ func runSandbox(ctx context.Context, args []string, stderr io.Writer) error {
 	opts := sandbox.Options{
 		BaseURL: *baseURL, TenantID: *tenant, ClientID: *clientID, ClientSecret: *clientSecret,
 		RedirectURIs: redirects, RecordsPerType: *records, Seed: *seed,
-		DeltaTokenTTL: *deltaTTL, AccessTokenTTL: *tokenTTL,
+		DeltaTokenTTL: *deltaTTL, AccessTokenTTL: *tokenTTL, Logger: logger,
 	}
 	if *webhookURL != "" {
 		opts.Webhook = &sandbox.WebhookOptions{URL: *webhookURL, HeaderName: *webhookHeader, Secret: *webhookSecret}

@@ -41,7 +41,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// One command runs the whole product: the sandbox stands in for Dynamics
 		// and Entra on the same listener, under /sandbox, reached over real HTTP.
 		base := cfg.PublicURL + sandboxPrefix
-		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}})
+		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}, Logger: logger})
 		defer sb.Close()
 		var h http.Handler = http.StripPrefix(sandboxPrefix, sb)
 		if !cfg.SandboxPublic {

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +35,14 @@ func TestAuthenticate(t *testing.T) {
 		return s
 	}
 	request := func(header string) *http.Request {
-		r := httptest.NewRequest(http.MethodGet, "http://sandbox.test"+APIPath+"accounts", nil)
+		// Addressed to the org the token names, as a real client's request is.
+		base := "http://sandbox.test"
+		if _, raw, ok := strings.Cut(header, " "); ok {
+			if aud := audienceOf(raw); strings.HasPrefix(aud, "http") {
+				base = aud
+			}
+		}
+		r := httptest.NewRequest(http.MethodGet, base+APIPath+"accounts", nil)
 		if header != "" {
 			r.Header.Set("Authorization", header)
 		}
@@ -199,5 +208,41 @@ func TestAuthMemoryIsBounded(t *testing.T) {
 	defer a.mu.Unlock()
 	if len(a.codes) != 1 || len(a.refresh) != 0 {
 		t.Fatalf("after expiry: codes %d, refresh %d", len(a.codes), len(a.refresh))
+	}
+}
+
+// audienceOf reads a JWT's aud claim without verifying it ("" if unreadable).
+func audienceOf(raw string) string {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Aud string `json:"aud"`
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return ""
+	}
+	return c.Aud
+}
+
+func TestAuthenticateRejectsAnotherOrgsToken(t *testing.T) {
+	for _, tc := range []struct {
+		aud, base string
+		same      bool
+	}{
+		{"https://org.crm.dynamics.com", "https://org.crm.dynamics.com", true},
+		{"https://org.crm.dynamics.com/", "http://ORG.crm.dynamics.com", true},
+		{"http://localhost:3978/sandbox", "http://localhost:3978/sandbox", true},
+		{"https://other.crm.dynamics.com", "https://org.crm.dynamics.com", false},
+		{"http://localhost:3978", "http://localhost:3978/sandbox", false},
+	} {
+		if got := sameResource(tc.aud, tc.base); got != tc.same {
+			t.Errorf("sameResource(%q, %q) = %v, want %v", tc.aud, tc.base, got, tc.same)
+		}
 	}
 }

@@ -151,7 +151,8 @@ func (e *authTestEnv) login(cfg *oauth2.Config, email string, extra ...oauth2.Au
 
 // principal runs the sandbox's bearer check on accessToken.
 func (e *authTestEnv) principal(accessToken string) (Principal, error) {
-	r := httptest.NewRequest(http.MethodGet, e.srv.URL+APIPath+"WhoAmI", nil)
+	// Addressed to the org the tokens are minted for, as a real client would.
+	r := httptest.NewRequest(http.MethodGet, authDataverse+APIPath+"WhoAmI", nil)
 	r.Header.Set("Authorization", "Bearer "+accessToken)
 	return e.sb.auth.authenticate(r)
 }

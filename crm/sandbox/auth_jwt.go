@@ -186,6 +186,9 @@ func (a *authServer) authenticate(r *http.Request) (Principal, error) {
 	switch aud := str("aud"); {
 	case aud == "" || aud == authGraphResource:
 		return Principal{}, fmt.Errorf("%w: token audience is not Dataverse", errUnauthorized)
+	case !sameResource(aud, authBaseURL(a.opts, r)):
+		// As a real org does: a token minted for another org's URL is refused.
+		return Principal{}, fmt.Errorf("%w: token audience is another org", errUnauthorized)
 	case !strings.EqualFold(str("tid"), a.opts.TenantID):
 		return Principal{}, fmt.Errorf("%w: token is for another tenant", errUnauthorized)
 	case str("appid") != a.opts.ClientID:
@@ -246,4 +249,17 @@ func writeUnauthorizedFor(w http.ResponseWriter, r *http.Request, opts Options) 
 	w.Header().Set("WWW-Authenticate",
 		"Bearer authorization_uri="+base+"/"+opts.TenantID+"/oauth2/authorize, resource_id="+base+"/")
 	w.WriteHeader(http.StatusUnauthorized)
+}
+
+// sameResource compares a token audience with the sandbox's base URL by host
+// and path, ignoring the scheme (a TLS-terminating proxy changes it) and case.
+func sameResource(aud, base string) bool {
+	strip := func(u string) string {
+		_, rest, ok := strings.Cut(u, "://")
+		if !ok {
+			rest = u
+		}
+		return strings.ToLower(strings.TrimRight(rest, "/"))
+	}
+	return strip(aud) == strip(base)
 }

@@ -9,6 +9,7 @@
 package sandbox
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -70,6 +71,8 @@ type Options struct {
 	Webhook *WebhookOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Logger receives the sandbox's own warnings (webhook failures, panics); default slog.Default().
+	Logger *slog.Logger
 }
 
 // WebhookOptions configure the sandbox's webhook emitter (a Dataverse service endpoint).
@@ -155,6 +158,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	return o
 }

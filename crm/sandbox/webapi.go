@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -28,7 +27,7 @@ func (o *org) register(mux *http.ServeMux, authenticate func(*http.Request) (Pri
 	mux.HandleFunc(APIPath, func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
-				slog.Error("sandbox: panic serving Web API", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				o.opts.Logger.Error("sandbox: panic serving Web API", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				writeError(w, errf(http.StatusInternalServerError, codeUnexpected, "An unexpected error occurred."))
 			}
 		}()

@@ -71,10 +71,15 @@ func (e *orgEnv) token(tb testing.TB, who string) string {
 	o := e.sb.Options()
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, e.srv.Client())
 	tokenURL := e.srv.URL + "/" + o.TenantID + "/oauth2/v2.0/token"
+	// Tokens are minted for the org the requests address, as a real client's are.
+	resource := strings.TrimRight(o.BaseURL, "/")
+	if resource == "" {
+		resource = e.srv.URL
+	}
 	var access string
 	if who == asApp {
 		cc := &clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: tokenURL,
-			Scopes: []string{authDataverse + "/.default"}}
+			Scopes: []string{resource + "/.default"}}
 		tok, err := cc.Token(ctx)
 		if err != nil {
 			tb.Fatalf("client credentials: %v", err)
@@ -83,7 +88,7 @@ func (e *orgEnv) token(tb testing.TB, who string) string {
 	} else {
 		cfg := &oauth2.Config{
 			ClientID: o.ClientID, ClientSecret: o.ClientSecret, RedirectURL: o.RedirectURIs[0],
-			Scopes: []string{authDataverse + "/.default", "openid", "profile", "email", "offline_access"},
+			Scopes: []string{resource + "/.default", "openid", "profile", "email", "offline_access"},
 			Endpoint: oauth2.Endpoint{AuthURL: e.srv.URL + "/" + o.TenantID + "/oauth2/v2.0/authorize", TokenURL: tokenURL,
 				AuthStyle: oauth2.AuthStyleInParams},
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,11 +47,12 @@ type webhookEmitter struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	log    *slog.Logger
 }
 
 func newWebhookEmitter(o *org, opts WebhookOptions) *webhookEmitter {
 	h := &webhookEmitter{
-		o: o, opts: opts, client: &http.Client{Timeout: webhookTimeout},
+		o: o, opts: opts, client: &http.Client{Timeout: webhookTimeout}, log: o.opts.Logger,
 		queue: make(chan webhookEvent, webhookQueueSize), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go h.run()
@@ -81,7 +83,7 @@ func (h *webhookEmitter) enqueue(ev webhookEvent) {
 	select {
 	case h.queue <- ev:
 	default:
-		slog.Warn("sandbox: webhook queue full, event dropped", "message", ev.Message, "entity", ev.Entity.Name)
+		h.log.Warn("sandbox: webhook queue full, event dropped", "message", ev.Message, "entity", ev.Entity.Name)
 	}
 }
 
@@ -112,14 +114,15 @@ func (h *webhookEmitter) run() {
 func (h *webhookEmitter) deliver(ctx context.Context, ev webhookEvent) {
 	body, err := json.Marshal(h.executionContext(ev))
 	if err != nil {
-		slog.Error("sandbox: webhook encode", "err", err)
+		h.log.Error("sandbox: webhook encode", "err", err)
 		return
 	}
 	correlation := uuid.NewString()
 	for attempt := 0; attempt < 2; attempt++ {
 		status, err := h.post(ctx, ev, body, correlation)
 		if err != nil {
-			slog.Warn("sandbox: webhook delivery failed", "entity", ev.Entity.Name, "message", ev.Message, "err", err)
+			// Never the error text: a *url.Error quotes the URL, which carries the WebhookKey (?code=).
+			h.log.Warn("sandbox: webhook delivery failed", "entity", ev.Entity.Name, "message", ev.Message, "err", redactURLError(err))
 			return
 		}
 		if status != http.StatusBadGateway && status != http.StatusServiceUnavailable && status != http.StatusGatewayTimeout {
@@ -254,4 +257,13 @@ func (s *Sandbox) Close() error {
 		s.org.hooks.close()
 	}
 	return nil
+}
+
+// redactURLError drops the URL from a transport error, keeping what failed.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }
