@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -308,9 +309,14 @@ func (d *Document) Slice(types, operations []string) (*Document, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		t := *m.Types[n]
-		t.NavProps = nil
+		t.Properties, t.NavProps = nil, nil
+		for _, p := range m.Types[n].Properties {
+			if !isCustom(p.Name) {
+				t.Properties = append(t.Properties, p)
+			}
+		}
 		for _, np := range m.Types[n].NavProps {
-			if keep[TypeName(np.Type)] {
+			if keep[TypeName(np.Type)] && !isCustom(np.Name) && !slices.ContainsFunc(np.Constraints, func(c ReferentialConstraint) bool { return isCustom(c.Property) }) {
 				t.NavProps = append(t.NavProps, np)
 			}
 		}
@@ -406,6 +412,21 @@ var SliceTypes = []string{
 	"account", "contact", "lead", "opportunity", "incident", "task", "phonecall", "appointment",
 	"systemuser", "team", "businessunit", "organization", "incidentresolution", "opportunityclose",
 	"competitor", "transactioncurrency",
+}
+
+// CustomPrefixes are the publisher prefixes of custom columns in the reference
+// $metadata (it comes from a customised org); the slice drops them so the
+// sandbox looks like an out-of-the-box org.
+var CustomPrefixes = []string{"adoxio_"}
+
+func isCustom(name string) bool {
+	name = strings.TrimPrefix(name, "_")
+	for _, p := range CustomPrefixes {
+		if strings.HasPrefix(name, p) || strings.Contains(name, "_"+p) {
+			return true
+		}
+	}
+	return false
 }
 
 // SliceOperations are the actions and functions crmbot calls.

@@ -107,3 +107,32 @@ func TestSliceRoundTrips(t *testing.T) {
 		t.Fatal("want an error for an unknown type")
 	}
 }
+
+func TestSliceDropsCustomColumns(t *testing.T) {
+	m, err := loadSlice(t).Index()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, et := range m.Types {
+		for _, p := range et.Properties {
+			if isCustom(p.Name) {
+				t.Errorf("%s.%s: custom column kept", name, p.Name)
+			}
+		}
+		for _, np := range et.NavProps {
+			if isCustom(np.Name) {
+				t.Errorf("%s.%s: custom navigation kept", name, np.Name)
+			}
+		}
+	}
+	for _, n := range []string{"adoxio_x", "_adoxio_x_value", "account_adoxio_links"} {
+		if !isCustom(n) {
+			t.Errorf("isCustom(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"name", "_ownerid_value", "address1_city", "msdyn_gdproptout"} {
+		if isCustom(n) {
+			t.Errorf("isCustom(%q) = true", n)
+		}
+	}
+}
