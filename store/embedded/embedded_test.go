@@ -1,0 +1,80 @@
+package embedded
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmbot/crmbot/store"
+	"github.com/crmbot/crmbot/store/storetest"
+)
+
+// fakeClock is a clock the suite moves instead of sleeping.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, keys *store.Keyring) storetest.Fixture {
+		clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+		s, err := New(Options{Keys: keys, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return storetest.Fixture{
+			Store:   s,
+			Reopen:  func(k *store.Keyring) store.Store { return s.WithKeyring(k) },
+			Advance: clock.Advance,
+			CopySealedRefreshToken: func(from, to store.ChatUser) error {
+				s.d.mu.Lock()
+				defer s.d.mu.Unlock()
+				f, ok1 := s.d.links[from]
+				dst, ok2 := s.d.links[to]
+				if !ok1 || !ok2 {
+					return store.ErrNotFound
+				}
+				dst.sealed.Refresh = f.sealed.Refresh
+				return nil
+			},
+		}
+	})
+}
+
+func TestExpiredEntriesAreSwept(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	s, err := New(Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i := range sweepEvery {
+		if _, err := s.SeenOnce(ctx, "event-"+string(rune(i)), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(2 * time.Minute)
+	for i := range sweepEvery {
+		if _, err := s.SeenOnce(ctx, "later-"+string(rune(i)), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.d.mu.Lock()
+	n := len(s.d.seen)
+	s.d.mu.Unlock()
+	if n > sweepEvery {
+		t.Fatalf("%d dedupe records kept, want expired ones swept (≤ %d)", n, sweepEvery)
+	}
+}

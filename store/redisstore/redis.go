@@ -1,0 +1,123 @@
+// Package redisstore implements the store interfaces on Redis (go-redis v9),
+// so several replicas share links, sessions, cursors and the outbox.
+//
+// Every key lives under a configurable prefix (store.DefaultPrefix). Keys that
+// an atomic step touches together share one hash tag so Redis Cluster accepts
+// the step: all link keys use {links}; part B's sync keys use {org:type}.
+// store/README.md lists every key pattern and its TTL.
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmbot/crmbot/store"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Prefix starts every key; empty means store.DefaultPrefix. It must not
+	// contain braces (they would become the Redis Cluster hash tag).
+	Prefix string
+	// Keys encrypt tokens and nonce payloads (CRMBOT_ENCRYPTION_KEY); required.
+	Keys *store.Keyring
+}
+
+// Store is the Redis store. It is safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	keys *store.Keyring
+	ks   keyspace
+	// owned is set when Open made the client, so Close closes it.
+	owned bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on an existing client. The client should have
+// ContextTimeoutEnabled so callers' deadlines bound every call.
+func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
+	if err := store.RequireKeyring(opts.Keys); err != nil {
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = store.DefaultPrefix
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		return nil, fmt.Errorf("redis store: %w: key prefix %q must not contain braces", store.ErrInvalid, opts.Prefix)
+	}
+	return &Store{rdb: rdb, keys: opts.Keys, ks: keyspace{prefix: opts.Prefix}}, nil
+}
+
+// Open connects to the Redis at url (redis:// or rediss://, as REDIS_URL) with
+// ContextTimeoutEnabled, and returns a store that Close disconnects. It does
+// not wait for Redis: Ping does.
+func Open(url string, opts Options) (*Store, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		// The URL may hold a password: say what is wrong, not what it is.
+		return nil, fmt.Errorf("REDIS_URL: not a redis:// or rediss:// URL")
+	}
+	o.ContextTimeoutEnabled = true
+	s, err := New(redis.NewClient(o), opts)
+	if err != nil {
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// Close disconnects a store made by Open; a store made by New leaves its
+// client to its owner.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	if err := s.rdb.Close(); err != nil {
+		return fmt.Errorf("close redis: %w", err)
+	}
+	return nil
+}
+
+// WithKeyring returns a store on the same client and prefix using other keys
+// (for key rotation and its tests). Close the original, not the copy.
+func (s *Store) WithKeyring(k *store.Keyring) *Store {
+	c := *s
+	c.keys, c.owned = k, false
+	return &c
+}
+
+// Ping implements store.Pinger.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrapErr("ping redis", s.rdb.Ping(ctx).Err())
+}
+
+// wrapErr maps go-redis errors onto the store's: redis.Nil → ErrNotFound; a
+// network failure, a timeout, or a server not ready to serve → ErrUnavailable
+// (also matching the cause, e.g. context.DeadlineExceeded).
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, redis.Nil) {
+		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN"} {
+			if strings.HasPrefix(msg, p) {
+				return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
+			}
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if errors.Is(err, redis.TxFailedErr) {
+		return fmt.Errorf("%s: %w", op, store.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
+}
