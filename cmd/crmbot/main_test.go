@@ -166,6 +166,26 @@ func appToken(t *testing.T, authority, resource string) string {
 	return tok.AccessToken
 }
 
+func TestServeReadinessFollowsRedis(t *testing.T) {
+	// A Redis that never answers: the server starts (Redis may come later) but is not ready.
+	addr := freeAddr(t)
+	base := "http://" + addr
+	startCommand(t, nil, map[string]string{
+		"CRMBOT_ADDR": addr, "CRMBOT_PUBLIC_URL": base, "REDIS_URL": "redis://127.0.0.1:1",
+		"CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	})
+	waitFor(t, base+"/livez")
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "store") {
+		t.Fatalf("readyz = %d %s, want 503 naming the store", resp.StatusCode, body)
+	}
+}
+
 func TestServeRejectsBadConfig(t *testing.T) {
 	err := run(context.Background(), []string{"serve"}, func(k string) string {
 		return map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}[k]

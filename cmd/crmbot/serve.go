@@ -35,6 +35,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	srv := server.New(cfg.Addr, logger)
+	st, closeStore, err := openStore(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	srv.AddCheck("store", st.Ping)
 
 	dv := cfg.Dataverse
 	if dv.Sandbox() {

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/crmbot/crmbot/internal/config"
+	"github.com/crmbot/crmbot/store"
+	"github.com/crmbot/crmbot/store/embedded"
+	"github.com/crmbot/crmbot/store/redisstore"
+)
+
+// openStore returns the Redis store when REDIS_URL is set, else the embedded
+// one, and a function that closes it.
+func openStore(cfg *config.Config, logger *slog.Logger) (store.Store, func() error, error) {
+	if cfg.RedisURL == "" {
+		s, err := embedded.New(embedded.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		logger.Info("embedded store: links and sessions live in this process and are lost on restart (set REDIS_URL to keep them)")
+		return s, func() error { return nil }, nil
+	}
+	keys, err := store.ParseKeyring(cfg.EncryptionKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CRMBOT_ENCRYPTION_KEY: %w", err)
+	}
+	s, err := redisstore.Open(cfg.RedisURL, redisstore.Options{Keys: keys})
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	logger.Info("redis store", "key_id", keys.CurrentKeyID())
+	return s, s.Close, nil
+}
