@@ -2,8 +2,10 @@ package sandbox
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/crmbot/crmbot/crm/internal/odata"
 	"github.com/google/uuid"
 )
 
@@ -47,29 +49,31 @@ func schemaName(logical string) string {
 	return titleCase(logical)
 }
 
-// entityDefinitions serves EntityDefinitions (collection with a small $filter
-// subset: "Prop eq value" terms joined by "and") and EntityDefinitions(LogicalName='x').
+// entityDefinitions serves EntityDefinitions (the collection, with $select
+// and $filter over the properties the sandbox serves) and
+// EntityDefinitions(LogicalName='x').
 func (o *org) entityDefinitions(ar *apiRequest, head string, rest []string) error {
 	if len(rest) > 0 {
 		return notFoundSegment(rest[0])
 	}
-	q := ar.r.URL.Query()
+	q, err := odata.ParseQuery(ar.r.URL.Query())
+	if err != nil {
+		return queryError(err)
+	}
 	sel := entityDefinitionProps
-	if s := q.Get("$select"); s != "" {
-		sel = nil
-		for _, f := range strings.Split(s, ",") {
-			f = strings.TrimSpace(f)
-			if !containsStr(entityDefinitionProps, f) {
-				return errf(http.StatusBadRequest, codePropertyNotFound, "Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.", f)
-			}
-			sel = append(sel, f)
+	if len(q.Select) > 0 {
+		sel = q.Select
+	}
+	for _, f := range append(slices.Clone(sel), odata.Fields(q.Filter)...) {
+		if !slices.Contains(entityDefinitionProps, f) {
+			return unknownProperty(f, "EntityMetadata")
 		}
 	}
 	render := func(ob *object, def map[string]any) {
 		for _, f := range sel {
 			ob.field(f, def[f])
 		}
-		if !containsStr(sel, "MetadataId") {
+		if !slices.Contains(sel, "MetadataId") {
 			ob.field("MetadataId", def["MetadataId"])
 		}
 	}
@@ -93,43 +97,27 @@ func (o *org) entityDefinitions(ar *apiRequest, head string, rest []string) erro
 		ar.writeJSON(http.StatusOK, ob.bytes())
 		return nil
 	}
-	var terms [][2]string
-	if f := strings.TrimSpace(q.Get("$filter")); f != "" {
-		for _, term := range strings.Split(f, " and ") {
-			parts := strings.Fields(term)
-			if len(parts) != 3 || parts[1] != "eq" || !containsStr(entityDefinitionProps, parts[0]) {
-				return badRequest("The sandbox supports only \"Property eq value\" terms joined by \"and\" in an EntityDefinitions $filter: '%s'.", term)
-			}
-			terms = append(terms, [2]string{parts[0], strings.Trim(parts[2], "'")})
-		}
-	}
 	var items [][]byte
 	for _, name := range sortedKeys(o.schema.byName) {
 		def := o.entityDefinition(o.schema.byName[name])
-		match := true
-		for _, t := range terms {
-			if v := def[t[0]]; !strings.EqualFold(toString(v), t[1]) {
-				match = false
+		if q.Filter != nil {
+			ok, err := q.Filter.Eval(odata.MapRecord(def))
+			if err != nil {
+				return queryError(err)
+			}
+			if !ok {
+				continue
 			}
 		}
-		if match {
-			var ob object
-			render(&ob, def)
-			items = append(items, ob.bytes())
-		}
+		var ob object
+		render(&ob, def)
+		items = append(items, ob.bytes())
 	}
 	var ob object
 	ob.field("@odata.context", ctx)
 	ob.raw("value", joinJSON(items))
 	ar.writeJSON(http.StatusOK, ob.bytes())
 	return nil
-}
-
-func toString(v any) string {
-	var ob object
-	ob.field("v", v)
-	s := string(ob.bytes())
-	return strings.Trim(strings.TrimSuffix(strings.TrimPrefix(s, `{"v":`), "}"), `"`)
 }
 
 func joinJSON(items [][]byte) []byte {

@@ -58,6 +58,34 @@ func kindOf(edm string) edmKind {
 	return kindOther
 }
 
+// edmName is the Edm type name of properties of kind k, as query errors
+// report it.
+func (k edmKind) edmName() string {
+	switch k {
+	case kindString:
+		return "Edm.String"
+	case kindInt32:
+		return "Edm.Int32"
+	case kindInt64:
+		return "Edm.Int64"
+	case kindDecimal:
+		return "Edm.Decimal"
+	case kindDouble:
+		return "Edm.Double"
+	case kindBool:
+		return "Edm.Boolean"
+	case kindGuid:
+		return "Edm.Guid"
+	case kindDateTime:
+		return "Edm.DateTimeOffset"
+	case kindDate:
+		return "Edm.Date"
+	case kindBinary:
+		return "Edm.Binary"
+	}
+	return "Edm.Untyped"
+}
+
 // navInfo is a navigation property, resolved once: its target and, for a
 // single-valued one, the _x_value property it writes.
 type navInfo struct {

@@ -1,19 +1,20 @@
 package sandbox
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+
+	"github.com/crmbot/crmbot/crm/internal/odata"
 )
 
-// queryOpts are the OData system query options of one request, validated
-// against the entity's schema.
+// queryOpts are the OData system query options of one request: parsed by
+// crm/internal/odata, then bound to the entity's schema.
 type queryOpts struct {
-	Select     []string // validated property names; empty = all
-	Filter     filterFunc
-	FilterText string
-	OrderBy    []orderItem
+	Select     []string   // validated property names; empty = all
+	Filter     odata.Expr // nil = every record
+	OrderBy    []odata.OrderItem
 	Top        int // 0 = none
 	Expand     []expandOpts
 	Count      bool
@@ -21,87 +22,65 @@ type queryOpts struct {
 	DeltaToken string
 }
 
-type orderItem struct {
-	Field string
-	Desc  bool
-}
-
-// expandOpts is one $expand item with its nested options.
+// expandOpts is one $expand item with its nested options, bound to the
+// navigation property's target.
 type expandOpts struct {
 	Nav     *navInfo
 	Select  []string
-	Filter  filterFunc
-	OrderBy []orderItem
+	Filter  odata.Expr
+	OrderBy []odata.OrderItem
 	Top     int
 }
 
-// filterFunc evaluates a $filter against a record.
-type filterFunc func(*record) bool
-
-// parseQuery reads the system query options for entity e.
+// parseQuery reads the system query options for entity e: odata.ParseQuery
+// accepts and rejects the syntax as Dataverse does, then every property name
+// and literal is checked against e's schema, as Dataverse does when it binds
+// the query (so evaluation never meets a type it cannot compare).
 func (o *org) parseQuery(e *entityInfo, q url.Values) (*queryOpts, error) {
 	for k := range q {
-		if !strings.HasPrefix(k, "$") {
-			continue
-		}
-		switch k {
-		case "$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken", "$deltatoken", "$format", "$apply":
-		case "$skip":
-			return nil, badRequest("The query parameter $skip is not supported")
-		default:
-			return nil, badRequest("The query parameter %s is not supported", k)
-		}
-	}
-	if q.Get("$apply") != "" {
-		return nil, errf(http.StatusNotImplemented, codeNotImplemented, "The query option $apply is not supported by the sandbox.")
-	}
-	qo := &queryOpts{SkipToken: q.Get("$skiptoken"), DeltaToken: q.Get("$deltatoken")}
-	var err error
-	if qo.Select, err = o.parseSelect(e, q.Get("$select")); err != nil {
-		return nil, err
-	}
-	if s := q.Get("$filter"); s != "" {
-		qo.FilterText = s
-		if qo.Filter, err = o.compileFilter(e, s); err != nil {
-			return nil, err
+		switch {
+		case strings.EqualFold(k, "$apply"):
+			// Dataverse aggregates; the sandbox does not.
+			return nil, errf(http.StatusNotImplemented, codeNotImplemented, "The query option $apply is not supported by the sandbox.")
+		case strings.EqualFold(k, "$format"):
+			// Accepted and ignored: the sandbox answers JSON only.
+			q = maps.Clone(q)
+			delete(q, k)
 		}
 	}
-	if qo.OrderBy, err = parseOrderBy(e, q.Get("$orderby")); err != nil {
+	p, err := odata.ParseQuery(q)
+	if err != nil {
+		return nil, queryError(err)
+	}
+	qo := &queryOpts{Filter: p.Filter, OrderBy: p.OrderBy, Top: p.Top, Count: p.Count, SkipToken: p.SkipToken, DeltaToken: p.DeltaToken}
+	if qo.Select, err = selectProps(e, p.Select); err != nil {
 		return nil, err
 	}
-	if qo.Top, err = parseTop(q.Get("$top")); err != nil {
+	if err := checkFilter(e, p.Filter); err != nil {
 		return nil, err
 	}
-	switch c := q.Get("$count"); c {
-	case "", "false":
-	case "true":
-		qo.Count = true
-	default:
-		return nil, badRequest("'%s' is not a valid count option.", c)
+	if err := checkOrderBy(e, p.OrderBy); err != nil {
+		return nil, err
 	}
-	if qo.Expand, err = o.parseExpand(e, q.Get("$expand")); err != nil {
+	if qo.Expand, err = o.bindExpand(e, p.Expand); err != nil {
 		return nil, err
 	}
 	return qo, nil
 }
 
-func (o *org) parseSelect(e *entityInfo, s string) ([]string, error) {
-	if strings.TrimSpace(s) == "" || strings.TrimSpace(s) == "*" {
-		return nil, nil
-	}
+// selectProps checks $select names against e, dropping repeats. A
+// single-valued navigation property stands for its lookup (_x_value), as
+// Dataverse accepts it in $select.
+func selectProps(e *entityInfo, names []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			return nil, badRequest("Syntax error: empty item in $select.")
-		}
-		if _, ok := e.Props[f]; !ok {
-			if n, isNav := e.Navs[f]; isNav && !n.Collection {
-				f = n.ValueProp // Dataverse accepts a single-valued nav in $select as its lookup
-			} else {
+	for _, f := range names {
+		if !e.has(f) {
+			n, isNav := e.Navs[f]
+			if !isNav || n.Collection {
 				return nil, unknownProperty(f, e.Name)
 			}
+			f = n.ValueProp
 		}
 		if !seen[f] {
 			seen[f] = true
@@ -111,111 +90,96 @@ func (o *org) parseSelect(e *entityInfo, s string) ([]string, error) {
 	return out, nil
 }
 
-func parseOrderBy(e *entityInfo, s string) ([]orderItem, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []orderItem
-	for _, part := range strings.Split(s, ",") {
-		fields := strings.Fields(part)
-		if len(fields) == 0 || len(fields) > 2 {
-			return nil, badRequest("Syntax error at position %d in '%s'.", len(s), s)
+func checkOrderBy(e *entityInfo, ob []odata.OrderItem) error {
+	for _, it := range ob {
+		if !e.has(it.Field) {
+			return unknownProperty(it.Field, e.Name)
 		}
-		it := orderItem{Field: fields[0]}
-		if len(fields) == 2 {
-			switch strings.ToLower(fields[1]) {
-			case "asc":
-			case "desc":
-				it.Desc = true
-			default:
-				return nil, badRequest("Syntax error: '%s' is not a valid order direction in '%s'.", fields[1], s)
+	}
+	return nil
+}
+
+// checkFilter binds a parsed $filter to e: every property must exist, every
+// literal must fit its property's Edm type, and the string functions apply to
+// string properties only. Errors come in the order of the filter text.
+func checkFilter(e *entityInfo, f odata.Expr) error {
+	var err error
+	odata.Walk(f, func(x odata.Expr) bool {
+		switch c := x.(type) {
+		case *odata.Comparison:
+			kind, ok := e.Props[c.Field]
+			switch {
+			case !ok:
+				err = unknownProperty(c.Field, e.Name)
+			case !literalFits(kind, c.Value.Kind):
+				err = queryError(odata.IncompatibleTypes(kind.edmName(), c))
+			}
+		case *odata.Call:
+			kind, ok := e.Props[c.Field]
+			switch {
+			case !ok:
+				err = unknownProperty(c.Field, e.Name)
+			case kind != kindString:
+				err = queryError(odata.NoFunctionSignature(c.Func))
 			}
 		}
-		if _, ok := e.Props[it.Field]; !ok {
-			return nil, unknownProperty(it.Field, e.Name)
-		}
-		out = append(out, it)
-	}
-	return out, nil
+		return err == nil
+	})
+	return err
 }
 
-func parseTop(s string) (int, error) {
-	if s == "" {
-		return 0, nil
+// literalFits reports whether a literal of kind lit may be compared with a
+// property of kind prop. null fits every property; a number fits every
+// numeric property except that integer properties take integers only; a
+// DateTimeOffset property also takes a date (midnight UTC).
+func literalFits(prop edmKind, lit odata.Kind) bool {
+	switch {
+	case lit == odata.KindNull:
+		return true
+	case prop == kindString:
+		return lit == odata.KindString
+	case prop == kindInt32, prop == kindInt64:
+		return lit == odata.KindInt
+	case prop == kindDecimal, prop == kindDouble:
+		return lit == odata.KindInt || lit == odata.KindDecimal
+	case prop == kindBool:
+		return lit == odata.KindBool
+	case prop == kindGuid:
+		return lit == odata.KindGUID
+	case prop == kindDateTime:
+		return lit == odata.KindDateTime || lit == odata.KindDate
+	case prop == kindDate:
+		return lit == odata.KindDate
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, badRequest("Invalid value '%s' for $top query option found. The $top query option requires a non-negative integer value.", s)
-	}
-	return n, nil
+	return false
 }
 
-// parseExpand reads "nav($select=a,b;$filter=...;$orderby=...;$top=n),nav2".
-func (o *org) parseExpand(e *entityInfo, s string) ([]expandOpts, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	items, err := splitTopLevel(s, ',')
-	if err != nil {
-		return nil, err
-	}
+// bindExpand resolves each $expand item's navigation property and checks its
+// nested options against the target type.
+func (o *org) bindExpand(e *entityInfo, items []odata.ExpandItem) ([]expandOpts, error) {
 	var out []expandOpts
-	for _, item := range items {
-		item = strings.TrimSpace(item)
-		name, inner := item, ""
-		if i := strings.IndexByte(item, '('); i >= 0 {
-			if !strings.HasSuffix(item, ")") {
-				return nil, badRequest("Syntax error in $expand: '%s'.", item)
-			}
-			name, inner = item[:i], item[i+1:len(item)-1]
-		}
-		n, ok := e.Navs[name]
+	for _, it := range items {
+		n, ok := e.Navs[it.Nav]
 		if !ok {
-			return nil, unknownProperty(name, e.Name)
+			return nil, unknownProperty(it.Nav, e.Name)
+		}
+		if it.Filter != nil && !n.Collection {
+			return nil, badRequest("Only $select is supported for single-valued navigation property '%s' in $expand.", n.Name)
 		}
 		target := o.schema.byName[n.Target]
 		if target == nil {
 			target = o.abstractTarget(n.Target)
 		}
-		x := expandOpts{Nav: n}
-		opts, err := splitTopLevel(inner, ';')
-		if err != nil {
+		x := expandOpts{Nav: n, Filter: it.Filter, OrderBy: it.OrderBy, Top: it.Top}
+		var err error
+		if x.Select, err = selectProps(target, it.Select); err != nil {
 			return nil, err
 		}
-		for _, opt := range opts {
-			opt = strings.TrimSpace(opt)
-			if opt == "" {
-				continue
-			}
-			k, v, ok := strings.Cut(opt, "=")
-			if !ok {
-				return nil, badRequest("Syntax error in $expand options: '%s'.", opt)
-			}
-			switch k {
-			case "$select":
-				if x.Select, err = o.parseSelect(target, v); err != nil {
-					return nil, err
-				}
-			case "$filter":
-				if !n.Collection {
-					return nil, badRequest("Only $select is supported for single-valued navigation property '%s' in $expand.", n.Name)
-				}
-				if x.Filter, err = o.compileFilter(target, v); err != nil {
-					return nil, err
-				}
-			case "$orderby":
-				if x.OrderBy, err = parseOrderBy(target, v); err != nil {
-					return nil, err
-				}
-			case "$top":
-				if x.Top, err = parseTop(v); err != nil {
-					return nil, err
-				}
-			case "$expand":
-				return nil, errf(http.StatusNotImplemented, codeNotImplemented, "Nested $expand is not supported by the sandbox.")
-			default:
-				return nil, badRequest("The query option %s is not supported in $expand.", k)
-			}
+		if err := checkFilter(target, it.Filter); err != nil {
+			return nil, err
+		}
+		if err := checkOrderBy(target, it.OrderBy); err != nil {
+			return nil, err
 		}
 		out = append(out, x)
 	}
@@ -232,34 +196,4 @@ func (o *org) abstractTarget(name string) *entityInfo {
 		return o.schema.byName["activitypointer"]
 	}
 	return o.schema.byName["account"]
-}
-
-// splitTopLevel splits s on sep outside parentheses and quotes.
-func splitTopLevel(s string, sep byte) ([]string, error) {
-	var out []string
-	depth, start, inQuote := 0, 0, false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\'':
-			inQuote = !inQuote
-		case inQuote:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-			if depth < 0 {
-				return nil, badRequest("Syntax error: unbalanced parentheses in '%s'.", s)
-			}
-		case c == sep && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	if depth != 0 || inQuote {
-		return nil, badRequest("Syntax error: unbalanced parentheses or quotes in '%s'.", s)
-	}
-	if strings.TrimSpace(s[start:]) != "" || len(out) > 0 {
-		out = append(out, s[start:])
-	}
-	return out, nil
 }

@@ -7,61 +7,23 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/crmbot/crmbot/crm/internal/odata"
 )
 
 // maxPageSize is Dataverse's page size cap (and the default page size).
 const maxPageSize = 5000
 
-// compareValues orders two attribute values as SQL Server would: null first,
-// strings case-insensitively.
-func compareValues(a, b any) int {
-	if a == nil || b == nil {
-		switch {
-		case a == nil && b == nil:
-			return 0
-		case a == nil:
-			return -1
-		default:
-			return 1
-		}
+// matches reports whether r satisfies the filter f (nil: every record).
+// parseQuery bound f to the schema and the store holds each property in its
+// kind's Go type, so Eval's type-mismatch error cannot arise; were it to, the
+// record would not match.
+func matches(f odata.Expr, r *record) bool {
+	if f == nil {
+		return true
 	}
-	switch x := a.(type) {
-	case string:
-		y, _ := b.(string)
-		if c := strings.Compare(strings.ToLower(x), strings.ToLower(y)); c != 0 {
-			return c
-		}
-		return strings.Compare(x, y)
-	case int64:
-		y, _ := b.(int64)
-		return cmpOrdered(x, y)
-	case float64:
-		y, _ := b.(float64)
-		return cmpOrdered(x, y)
-	case bool:
-		y, _ := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
-	case time.Time:
-		y, _ := b.(time.Time)
-		return x.Compare(y)
-	}
-	return 0
-}
-
-func cmpOrdered[T int64 | float64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	ok, err := f.Eval(r)
+	return ok && err == nil
 }
 
 // sortKey is a row's position under an $orderby: the ordered values, then the id.
@@ -70,17 +32,26 @@ type sortKey struct {
 	ID     string
 }
 
-func keyOf(e *entityInfo, r *record, ob []orderItem) sortKey {
+// keyOf builds r's sort key. A Guid property's value becomes an odata.GUID,
+// which odata.Compare orders as uniqueidentifier: the order gt and lt filter
+// it by, so an $orderby page boundary and a filter on it agree.
+func keyOf(e *entityInfo, r *record, ob []odata.OrderItem) sortKey {
 	k := sortKey{ID: r.str(e.Key), Values: make([]any, len(ob))}
 	for i, it := range ob {
-		k.Values[i] = r.attrs[it.Field]
+		v := r.attrs[it.Field]
+		if s, ok := v.(string); ok && e.Props[it.Field] == kindGuid {
+			v = odata.GUID(s)
+		}
+		k.Values[i] = v
 	}
 	return k
 }
 
-func compareKeys(a, b sortKey, ob []orderItem) int {
+// compareKeys orders sort keys under ob with odata.Compare (the collation
+// filters use), ties broken by id.
+func compareKeys(a, b sortKey, ob []odata.OrderItem) int {
 	for i, it := range ob {
-		c := compareValues(a.Values[i], b.Values[i])
+		c := odata.Compare(a.Values[i], b.Values[i])
 		if it.Desc {
 			c = -c
 		}
@@ -91,7 +62,7 @@ func compareKeys(a, b sortKey, ob []orderItem) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-func sortRecords(e *entityInfo, rows []*record, ob []orderItem) {
+func sortRecords(e *entityInfo, rows []*record, ob []odata.OrderItem) {
 	if len(ob) == 0 {
 		return // rows come in id order already
 	}
@@ -110,7 +81,7 @@ type pageToken struct {
 }
 
 type tokenValue struct {
-	T string  `json:"t"` // s, i, f, b, d (time), n (null)
+	T string  `json:"t"` // s, g (GUID), i, f, b, d (time), n (null)
 	S string  `json:"s,omitempty"`
 	I int64   `json:"i,omitempty"`
 	F float64 `json:"f,omitempty"`
@@ -124,6 +95,8 @@ func encodeSkipToken(k sortKey) string {
 		switch x := v.(type) {
 		case string:
 			tv = tokenValue{T: "s", S: x}
+		case odata.GUID:
+			tv = tokenValue{T: "g", S: string(x)}
 		case int64:
 			tv = tokenValue{T: "i", I: x}
 		case float64:
@@ -155,6 +128,8 @@ func decodeSkipToken(s string, n int) (sortKey, error) {
 		switch tv.T {
 		case "s":
 			k.Values = append(k.Values, tv.S)
+		case "g":
+			k.Values = append(k.Values, odata.GUID(tv.S))
 		case "i":
 			k.Values = append(k.Values, tv.I)
 		case "f":
@@ -208,7 +183,7 @@ func (o *org) list(e *entityInfo, q *queryOpts, pageSize int, wantCount bool) (l
 		}
 		for i := start; i < len(tb.order); i++ {
 			r := tb.rows[tb.order[i]]
-			if q.Filter != nil && !q.Filter(r) {
+			if !matches(q.Filter, r) {
 				continue
 			}
 			if len(res.Rows) == pageSize {
@@ -222,7 +197,7 @@ func (o *org) list(e *entityInfo, q *queryOpts, pageSize int, wantCount bool) (l
 	var rows []*record
 	for _, id := range tb.order {
 		r := tb.rows[id]
-		if q.Filter == nil || q.Filter(r) {
+		if matches(q.Filter, r) {
 			rows = append(rows, r)
 		}
 	}

@@ -347,7 +347,7 @@ func (o *org) related(te *entityInfo, back *navInfo, id string, x expandOpts) []
 		if r.str(back.ValueProp) != id {
 			continue
 		}
-		if x.Filter != nil && !x.Filter(r) {
+		if !matches(x.Filter, r) {
 			continue
 		}
 		rows = append(rows, r)
@@ -398,13 +398,4 @@ func selectContext(e *entityInfo, sel []string, exp []expandOpts) string {
 		parts = append(parts, fmt.Sprintf("%s(%s)", x.Nav.Name, inner))
 	}
 	return e.Set + "(" + strings.Join(parts, ",") + ")"
-}
-
-func containsStr(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

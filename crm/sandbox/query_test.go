@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/crmbot/crmbot/crm/internal/odata"
 )
 
 func TestQueries(t *testing.T) {
@@ -262,4 +264,192 @@ func TestChangeTrackingDisabledInMetadata(t *testing.T) {
 		}
 	}
 	wantError(t, env.do(t, asApp, http.MethodGet, "leads?$select=fullname", nil, "Prefer", "odata.track-changes"), http.StatusBadRequest, "", "not enabled for change tracking")
+}
+
+// TestQueryBinding pins the errors of queries checked against the schema, as
+// Dataverse reports them when it binds a query, and what binding accepts.
+func TestQueryBinding(t *testing.T) {
+	env := newOrgEnv(t, Options{RecordsPerType: 2})
+	const mismatch = "A binary operator with incompatible types was detected. Found operand types "
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		code, msg  string
+	}{
+		{"UnknownInFilter", "accounts?$filter=nope eq 1", 400, "0x80060888", "Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.account'."},
+		{"UnknownInFunction", "accounts?$filter=name eq 'a' or contains(nmae,'a')", 400, "0x80060888", "Could not find a property named 'nmae' on type 'Microsoft.Dynamics.CRM.account'."},
+		{"UnknownPath", "accounts?$filter=primarycontactid/fullname eq 'a'", 400, "0x80060888", "Could not find a property named 'primarycontactid/fullname' on type 'Microsoft.Dynamics.CRM.account'."},
+		{"UnknownInExpandFilter", "accounts?$expand=contact_customer_accounts($filter=nope eq 1)", 400, "0x80060888", "Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.contact'."},
+		{"UnknownInExpandOrderBy", "accounts?$expand=contact_customer_accounts($orderby=nope)", 400, "0x80060888", "Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.contact'."},
+		{"UnknownInExpandSelect", "accounts?$expand=primarycontactid($select=nope)", 400, "0x80060888", "Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.contact'."},
+		{"UnknownNav", "accounts?$expand=nope", 400, "0x80060888", "Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.account'."},
+		{"StringVsInt", "accounts?$filter=name eq 1", 400, "0x80060888", mismatch + "'Edm.String' and 'Edm.Int32' for operator kind 'Equal'."},
+		{"IntVsDecimal", "accounts?$filter=statecode eq 1.5", 400, "0x80060888", mismatch + "'Edm.Int32' and 'Edm.Decimal' for operator kind 'Equal'."},
+		{"LookupVsString", "accounts?$filter=_ownerid_value eq '" + chloe.ID + "'", 400, "0x80060888", mismatch + "'Edm.Guid' and 'Edm.String' for operator kind 'Equal'."},
+		{"BoolVsString", "accounts?$filter=creditonhold ne 'true'", 400, "0x80060888", mismatch + "'Edm.Boolean' and 'Edm.String' for operator kind 'NotEqual'."},
+		{"DateVsString", "opportunities?$filter=estimatedclosedate ge '2026-01-01'", 400, "0x80060888", mismatch + "'Edm.Date' and 'Edm.String' for operator kind 'GreaterThanOrEqual'."},
+		{"DateVsDateTime", "opportunities?$filter=estimatedclosedate lt 2026-01-01T00:00:00Z", 400, "0x80060888", mismatch + "'Edm.Date' and 'Edm.DateTimeOffset' for operator kind 'LessThan'."},
+		{"ExpandFilterMismatch", "accounts?$expand=contact_customer_accounts($filter=fullname gt 2)", 400, "0x80060888", mismatch + "'Edm.String' and 'Edm.Int32' for operator kind 'GreaterThan'."},
+		{"ContainsOnNumber", "accounts?$filter=contains(statecode,'1')", 400, "0x80060888", "No function signature for the function with name 'contains' matches the specified arguments."},
+		{"ContainsOnLookup", "accounts?$filter=startswith(_ownerid_value,'0')", 400, "0x80060888", "No function signature for the function with name 'startswith' matches the specified arguments."},
+		{"Syntax", "accounts?$filter=name eq", 400, "0x80060888", "Expression expected at position 7 in 'name eq'."},
+		{"UnsupportedFunction", "accounts?$filter=tolower(name) eq 'a'", 400, "0x80060888", "function tolower is not supported by the sandbox"},
+		{"TopZero", "accounts?$top=0", 400, "0x80060888", "Invalid value '0' for $top query option found."},
+		{"Repeated", "accounts?$top=1&$top=2", 400, "0x80060888", "Query option '$top' was specified more than once"},
+		{"Apply", "accounts?$apply=groupby((name))", 501, codeNotImplemented, "The query option $apply is not supported by the sandbox."},
+		{"ApplyAnyCase", "accounts?$APPLY=groupby((name))", 501, codeNotImplemented, "The query option $apply is not supported by the sandbox."},
+		{"FilterOnSingleValuedExpand", "accounts?$expand=primarycontactid($filter=fullname eq 'a')", 400, codeBadRequest, "Only $select is supported for single-valued navigation property 'primarycontactid'"},
+		{"MetadataUnknownInFilter", "EntityDefinitions?$filter=Nope eq 1", 400, "0x80060888", "Could not find a property named 'Nope' on type 'Microsoft.Dynamics.CRM.EntityMetadata'."},
+		{"MetadataUnknownInSelect", "EntityDefinitions?$select=LogicalName,Nope", 400, "0x80060888", "Could not find a property named 'Nope' on type 'Microsoft.Dynamics.CRM.EntityMetadata'."},
+		{"MetadataMismatch", "EntityDefinitions?$filter=ObjectTypeCode eq 'x'", 400, "0x80060888", mismatch + "'Edm.Int64' and 'Edm.String' for operator kind 'Equal'."},
+		{"MetadataSyntax", "EntityDefinitions?$filter=LogicalName eq account", 400, "0x80060888", "comparing two properties ('LogicalName' and 'account') is not supported by the sandbox"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u, err := url.Parse(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.RawQuery = u.Query().Encode()
+			wantError(t, env.do(t, chloe.Email, http.MethodGet, u.String(), nil), tc.status, tc.code, tc.msg)
+		})
+	}
+	for _, path := range []string{
+		"accounts?$filter=" + url.QueryEscape("revenue gt 1 and revenue lt 1.5e12 and creditonhold eq false"), // integers fit decimals
+		"accounts?$filter=" + url.QueryEscape("createdon lt 2100-01-01 and modifiedon gt 2000-01-01T00:00:00+01:00"),
+		"accounts?$filter=" + url.QueryEscape("_ownerid_value eq "+strings.ToUpper(chloe.ID)+" or _parentaccountid_value eq null"),
+		"opportunities?$filter=" + url.QueryEscape("estimatedclosedate ge 2000-01-01"),
+		"accounts?$select=name&$format=json&$filter=&$orderby=", // empty $filter and $orderby are absent, as in ODL
+		"accounts?$SELECT=name&$Top=1",
+		"EntityDefinitions?$filter=" + url.QueryEscape("LogicalName eq 'ACCOUNT' or ObjectTypeCode eq 2"),
+	} {
+		must(t, env.do(t, chloe.Email, http.MethodGet, path, nil), http.StatusOK)
+	}
+}
+
+// TestFilterSemantics checks the Dataverse semantics the sandbox gets from
+// crm/internal/odata: LIKE wildcards, the accent- and case-insensitive
+// collation, ne matching null, and $orderby agreeing with gt/lt for paging.
+func TestFilterSemantics(t *testing.T) {
+	env := newOrgEnv(t, Options{RecordsPerType: 20})
+	create := func(body map[string]any) string {
+		t.Helper()
+		return idFromEntityID(t, must(t, env.do(t, chloe.Email, http.MethodPost, "accounts", body), http.StatusNoContent).Header)
+	}
+	percent := create(map[string]any{"name": "Remise 50%_off", "accountnumber": "X-1"})
+	spaced := create(map[string]any{"name": "Remise 50 percent off"})
+	creme := create(map[string]any{"name": "Crème Brûlée SA", "accountnumber": "X-2"})
+	ids := func(t *testing.T, filter string) map[string]bool {
+		t.Helper()
+		m := must(t, env.do(t, chloe.Email, http.MethodGet, "accounts?$select=name&$filter="+url.QueryEscape(filter), nil), http.StatusOK).JSON(t)
+		out := map[string]bool{}
+		for _, r := range rowsOf(m) {
+			out[r["accountid"].(string)] = true
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		filter  string
+		in, out []string
+	}{
+		{filter: "contains(name,'50%off')", in: []string{percent, spaced}}, // % is a wildcard
+		{filter: "contains(name,'50[%]_off')", in: []string{percent}, out: []string{spaced}},
+		{filter: "contains(name,'50[%][_]off')", in: []string{percent}, out: []string{spaced}},
+		{filter: "startswith(name,'remise 5_ ')", in: []string{spaced}, out: []string{percent}},
+		{filter: "name eq 'CREME BRULEE SA'", in: []string{creme}},
+		{filter: "endswith(name,'brulee sa')", in: []string{creme}},
+		{filter: "accountnumber ne 'X-1'", in: []string{spaced, creme}, out: []string{percent}}, // null is "not equal"
+		{filter: "not (accountnumber eq 'X-1')", in: []string{spaced, creme}, out: []string{percent}},
+		{filter: "accountnumber gt 'X'", in: []string{percent, creme}, out: []string{spaced}}, // null never compares
+	} {
+		t.Run(tc.filter, func(t *testing.T) {
+			got := ids(t, tc.filter)
+			for _, id := range tc.in {
+				if !got[id] {
+					t.Errorf("%s not matched", id)
+				}
+			}
+			for _, id := range tc.out {
+				if got[id] {
+					t.Errorf("%s matched", id)
+				}
+			}
+		})
+	}
+	t.Run("orderby a GUID pages in the order gt filters", func(t *testing.T) {
+		var order []string
+		next := "accounts?$select=name&$orderby=accountid"
+		for next != "" {
+			m := must(t, env.do(t, chloe.Email, http.MethodGet, next, nil, "Prefer", "odata.maxpagesize=7"), http.StatusOK).JSON(t)
+			for _, r := range rowsOf(m) {
+				order = append(order, r["accountid"].(string))
+			}
+			next, _ = m["@odata.nextLink"].(string)
+		}
+		if len(order) != 23 {
+			t.Fatalf("paged %d rows, want 23", len(order))
+		}
+		for i, id := range order {
+			after := ids(t, "accountid gt "+id)
+			if len(after) != len(order)-i-1 {
+				t.Fatalf("row %d: %d rows are gt it, but %d follow it", i, len(after), len(order)-i-1)
+			}
+			for _, later := range order[i+1:] {
+				if !after[later] {
+					t.Fatalf("row %d: %s follows it but is not gt it", i, later)
+				}
+			}
+		}
+	})
+}
+
+// TestStoredValuesFitBoundFilters guards what matches relies on: every value
+// the store holds is of a Go type that Eval compares with any literal
+// checkFilter lets through for its property, so evaluation never errs.
+func TestStoredValuesFitBoundFilters(t *testing.T) {
+	env := newOrgEnv(t, Options{RecordsPerType: 5})
+	literals := map[edmKind][]string{
+		kindString:   {"'x'", "null"},
+		kindInt32:    {"1"},
+		kindInt64:    {"1"},
+		kindDecimal:  {"1", "0.5"},
+		kindDouble:   {"1", "0.5"},
+		kindBool:     {"true"},
+		kindGuid:     {"00000000-0000-0000-0000-000000000001"},
+		kindDateTime: {"2026-01-01T00:00:00Z", "2026-01-01"},
+		kindDate:     {"2026-01-01"},
+	}
+	o := env.sb.org
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	checked := 0
+	for _, e := range o.schema.byName {
+		for _, r := range o.tables[e.Name].rows {
+			for prop, v := range r.attrs {
+				kind := e.Props[prop]
+				if v == nil || literals[kind] == nil {
+					continue
+				}
+				filters := []string{"contains(" + prop + ",'x')"}
+				for _, lit := range literals[kind] {
+					filters = append(filters, prop+" gt "+lit)
+				}
+				for _, f := range filters {
+					x, err := odata.ParseFilter(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if checkFilter(e, x) != nil {
+						continue // not a filter a request could bind
+					}
+					if _, err := x.Eval(r); err != nil {
+						t.Fatalf("%s: %s on %T %v: %v", e.Name, f, v, v, err)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d evaluations checked", checked)
+	}
 }

@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/crmbot/crmbot/crm/internal/odata"
 )
 
 // apiError is a Dataverse Web API error: an HTTP status plus the OData error body.
@@ -47,8 +50,17 @@ func notFoundSegment(seg string) *apiError {
 }
 
 func unknownProperty(prop, typ string) *apiError {
-	return errf(http.StatusBadRequest, codePropertyNotFound,
-		"Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", prop, typ)
+	return queryError(odata.UnknownProperty(prop, typ))
+}
+
+// queryError answers a query error from crm/internal/odata (an *odata.Error:
+// syntax, binding, unsupported option) as Dataverse does, with a 400.
+func queryError(err error) *apiError {
+	var qe *odata.Error
+	if !errors.As(err, &qe) {
+		return badRequest("%s", err.Error())
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: qe.Code, Message: qe.Message}
 }
 
 func recordNotFound(entity, id string) *apiError {

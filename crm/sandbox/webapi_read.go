@@ -176,7 +176,7 @@ func (o *org) countRecords(ar *apiRequest, e *entityInfo) error {
 	o.read(ar.ctx(), func() {
 		tb := o.tables[e.Name]
 		for _, id := range tb.order {
-			if q.Filter == nil || q.Filter(tb.rows[id]) {
+			if matches(q.Filter, tb.rows[id]) {
 				n++
 			}
 		}

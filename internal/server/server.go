@@ -39,13 +39,13 @@ type Server struct {
 	// CheckTimeout bounds each readiness check.
 	CheckTimeout time.Duration
 
-	mux      *http.ServeMux
-	mu       sync.Mutex
-	checks   map[string]Check
-	draining atomic.Bool
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	inflight prometheus.Gauge
+	mux       *http.ServeMux
+	mu        sync.Mutex
+	checks    map[string]Check
+	draining  atomic.Bool
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	inflight  prometheus.Gauge
 	listener  net.Listener
 	ready     chan struct{}
 	dvMetrics *DataverseMetrics

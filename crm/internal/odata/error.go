@@ -29,6 +29,23 @@ func UnknownProperty(name, entity string) *Error {
 	return queryErrorf("Could not find a property named '%s' on type 'Microsoft.Dynamics.CRM.%s'.", name, entity)
 }
 
+// IncompatibleTypes is the error Dataverse returns when c's literal cannot be
+// compared with its property, edm being the property's type as ODL names it
+// ("Edm.String", "Edm.Int32"). A caller that knows the schema (the sandbox)
+// reports it before evaluating, as Dataverse does when binding the query;
+// [Comparison.Eval] reports it for a record value of the wrong type.
+func IncompatibleTypes(edm string, c *Comparison) *Error {
+	return queryErrorf("A binary operator with incompatible types was detected. Found operand types '%s' and '%s' for operator kind '%s'.",
+		edm, c.Value.edmType(), c.Op.kindName())
+}
+
+// NoFunctionSignature is the error Dataverse returns when the string function
+// fn (contains, startswith, endswith) is called on anything but a string
+// property and a string literal.
+func NoFunctionSignature(fn string) *Error {
+	return queryErrorf("No function signature for the function with name '%s' matches the specified arguments. The function signatures considered are: %s(Edm.String Nullable=true, Edm.String Nullable=true).", fn, fn)
+}
+
 // errSkip is what Dataverse answers to $skip (it pages with $skiptoken only).
 func errSkip() *Error { return queryErrorf("The query parameter $skip is not supported") }
 

@@ -44,8 +44,7 @@ func (c *Comparison) Eval(r Record) (bool, error) {
 	}
 	n, ok := c.Value.compare(v)
 	if !ok {
-		return false, queryErrorf("A binary operator with incompatible types was detected. Found operand types '%s' and '%s' for operator kind '%s'.",
-			edmTypeOf(v), c.Value.edmType(), c.Op.kindName())
+		return false, IncompatibleTypes(edmTypeOf(v), c)
 	}
 	switch c.Op {
 	case OpEq:
@@ -74,7 +73,7 @@ func (c *Call) Eval(r Record) (bool, error) {
 	case GUID:
 		return c.pattern.match(string(x)), nil
 	}
-	return false, signatureError(c.Func)
+	return false, NoFunctionSignature(c.Func)
 }
 
 // Eval implements Expr, short-circuiting like SQL may.
@@ -147,10 +146,33 @@ type number struct {
 }
 
 func (a number) compare(b number) int {
-	if a.isInt && b.isInt {
+	switch {
+	case a.isInt && b.isInt:
 		return cmp.Compare(a.i, b.i)
+	case a.isInt:
+		return -cmpFloatInt(b.f, a.i)
+	case b.isInt:
+		return cmpFloatInt(a.f, b.i)
 	}
 	return cmp.Compare(a.f, b.f)
+}
+
+// cmpFloatInt compares f with i exactly: converting a large i to float64
+// would round it.
+func cmpFloatInt(f float64, i int64) int {
+	switch {
+	case math.IsNaN(f):
+		return -1 // where cmp.Compare puts NaN
+	case f >= 0x1p63:
+		return 1
+	case f < -0x1p63:
+		return -1
+	}
+	whole := math.Trunc(f)
+	if c := cmp.Compare(int64(whole), i); c != 0 {
+		return c
+	}
+	return cmp.Compare(f-whole, 0)
 }
 
 // toNumber accepts every numeric Go type a decoder or store may produce.
@@ -251,8 +273,10 @@ func edmTypeOf(v any) string {
 // ascending: null first, numbers numerically whatever their Go types,
 // strings by the collation (case- and accent-insensitive), datetimes
 // chronologically (time.Time, or two strings that both parse as dates or
-// datetimes), false before true. Values of different kinds order by kind so
-// sorting stays total. Negate it for descending (nulls last, as in SQL).
+// datetimes), two [GUID] values as SQL Server orders uniqueidentifier (the
+// order gt and lt filter a GUID column by), false before true. Values of
+// different kinds order by kind so sorting stays total. Negate it for
+// descending (nulls last, as in SQL).
 func Compare(a, b any) int {
 	ka, kb := sortKind(a), sortKind(b)
 	if ka != kb {
@@ -268,6 +292,9 @@ func Compare(a, b any) int {
 	case sortTime:
 		return a.(time.Time).Compare(b.(time.Time))
 	case sortString:
+		if c, ok := compareGUIDValues(a, b); ok {
+			return c
+		}
 		x, y := stringOf(a), stringOf(b)
 		if looksTemporal(x) && looksTemporal(y) {
 			if tx, ok := parseTemporal(x); ok {
@@ -310,6 +337,22 @@ func sortKind(v any) sortRank {
 		return sortNumber
 	}
 	return sortOther
+}
+
+// compareGUIDValues orders a and b as uniqueidentifiers when both are GUID
+// values in the 8-4-4-4-12 form; ok is false otherwise.
+func compareGUIDValues(a, b any) (int, bool) {
+	x, ok1 := a.(GUID)
+	y, ok2 := b.(GUID)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	gx, ok1 := parseGUIDBytes(string(x))
+	gy, ok2 := parseGUIDBytes(string(y))
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return compareGUID(&gx, &gy), true
 }
 
 func stringOf(v any) string {

@@ -24,3 +24,23 @@ func mustParse(t testing.TB, s string) Expr {
 }
 
 func fixedZone(hours int) *time.Location { return time.FixedZone("", hours*3600) }
+
+// assertQueryError checks err is the *Error Dataverse would return.
+func assertQueryError(t *testing.T, err error, want string) {
+	t.Helper()
+	qe, ok := err.(*Error)
+	if !ok || qe.Code != CodeQuery || qe.Message != want {
+		t.Errorf("error = %#v\nwant %s %q", err, CodeQuery, want)
+	}
+}
+
+// assertOrder checks cmp(a, b) == want and that cmp is antisymmetric.
+func assertOrder[T any](t *testing.T, cmp func(a, b T) int, a, b T, want int) {
+	t.Helper()
+	if got := cmp(a, b); got != want {
+		t.Errorf("cmp(%v, %v) = %d, want %d", a, b, got, want)
+	}
+	if got := cmp(b, a); got != -want {
+		t.Errorf("cmp(%v, %v) = %d, want %d", b, a, got, -want)
+	}
+}

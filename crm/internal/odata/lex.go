@@ -30,72 +30,51 @@ type token struct {
 	err  *Error // tError only
 }
 
-// lex splits a $filter into tokens, ending with tEOF or, where the text
-// cannot be lexed, tError: the parser reports that error only if it gets
-// that far, so errors come out in the order of the text.
-func lex(src string) []token {
-	toks, err := lexTokens(src)
-	if err != nil {
-		return append(toks, token{kind: tError, pos: err.pos, err: err.err})
+// nextToken lexes the token at or after src[i] and returns it with the
+// offset after it. Text that cannot be lexed is a tError token, which ends
+// the stream like tEOF: the parser reports it only if it gets that far, so
+// errors come out in the order of the text. Lexing on demand also means a
+// huge input costs nothing past the point where parsing gives up.
+func nextToken(src string, i int) (token, int) {
+	for i < len(src) && (src[i] == ' ' || src[i] == '\t' || src[i] == '\r' || src[i] == '\n') {
+		i++
 	}
-	return append(toks, token{kind: tEOF, pos: len(src)})
-}
-
-// lexError is a lexing failure at a byte offset.
-type lexError struct {
-	pos int
-	err *Error
-}
-
-func lexTokens(src string) ([]token, *lexError) {
-	var toks []token
-	fail := func(pos int, err *Error) ([]token, *lexError) { return toks, &lexError{pos, err} }
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			i++
-		case c == '(':
-			toks = append(toks, token{kind: tLParen, pos: i, text: "("})
-			i++
-		case c == ')':
-			toks = append(toks, token{kind: tRParen, pos: i, text: ")"})
-			i++
-		case c == ',':
-			toks = append(toks, token{kind: tComma, pos: i, text: ","})
-			i++
-		case c == '\'':
-			s, end, ok := lexString(src, i)
-			if !ok {
-				return fail(i, errorAt(src, i, "There is an unterminated string literal"))
-			}
-			toks = append(toks, token{kind: tString, pos: i, text: s})
-			i = end
-		case isGUIDAt(src, i):
-			toks = append(toks, token{kind: tGUID, pos: i, text: src[i : i+36]})
-			i += 36
-		case isDigit(c) || c == '-' && i+1 < len(src) && isDigit(src[i+1]):
-			t, err := lexNumberOrDate(src, i)
-			if err != nil {
-				return fail(i, err)
-			}
-			toks = append(toks, t)
-			i += len(t.text)
-		case isIdentByte(c):
-			j := i
-			for j < len(src) && (isIdentByte(src[j]) || src[j] == '.' || src[j] == '/') {
-				j++
-			}
-			toks = append(toks, token{kind: tIdent, pos: i, text: src[i:j]})
-			i = j
-		case c == '@':
-			return fail(i, errorAt(src, i, "Parameter aliases (@name) are not supported by the sandbox"))
-		default:
-			r, _ := utf8.DecodeRuneInString(src[i:])
-			return fail(i, queryErrorf("Syntax error: character '%c' is not valid at position %d in '%s'.", r, charPos(src, i), src))
+	if i == len(src) {
+		return token{kind: tEOF, pos: i}, i
+	}
+	fail := func(err *Error) (token, int) { return token{kind: tError, pos: i, err: err}, len(src) }
+	switch c := src[i]; {
+	case c == '(':
+		return token{kind: tLParen, pos: i, text: "("}, i + 1
+	case c == ')':
+		return token{kind: tRParen, pos: i, text: ")"}, i + 1
+	case c == ',':
+		return token{kind: tComma, pos: i, text: ","}, i + 1
+	case c == '\'':
+		s, end, ok := lexString(src, i)
+		if !ok {
+			return fail(errorAt(src, i, "There is an unterminated string literal"))
 		}
+		return token{kind: tString, pos: i, text: s}, end
+	case isGUIDAt(src, i):
+		return token{kind: tGUID, pos: i, text: src[i : i+36]}, i + 36
+	case isDigit(c) || c == '-' && i+1 < len(src) && isDigit(src[i+1]):
+		t, err := lexNumberOrDate(src, i)
+		if err != nil {
+			return fail(err)
+		}
+		return t, i + len(t.text)
+	case isIdentByte(c):
+		j := i
+		for j < len(src) && (isIdentByte(src[j]) || src[j] == '.' || src[j] == '/') {
+			j++
+		}
+		return token{kind: tIdent, pos: i, text: src[i:j]}, j
+	case c == '@':
+		return fail(errorAt(src, i, "Parameter aliases (@name) are not supported by the sandbox"))
 	}
-	return toks, nil
+	r, _ := utf8.DecodeRuneInString(src[i:])
+	return fail(queryErrorf("Syntax error: character '%c' is not valid at position %d in '%s'.", r, charPos(src, i), src))
 }
 
 // lexString reads the quoted literal at src[start]; a doubled quote

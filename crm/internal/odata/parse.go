@@ -16,7 +16,7 @@ import (
 // Microsoft.Dynamics.CRM query functions, lambdas) are rejected as not
 // supported by the sandbox.
 func ParseFilter(s string) (Expr, error) {
-	p := &parser{src: s, toks: lex(s)}
+	p := &parser{src: s}
 	e, err := p.parseOr()
 	if err != nil {
 		return nil, err
@@ -27,22 +27,57 @@ func ParseFilter(s string) (Expr, error) {
 	return e, nil
 }
 
+// maxDepth bounds nesting (parentheses and not), as ODL's filter limit does:
+// a URL of a million '(' must not exhaust the stack.
+const maxDepth = 800
+
 type parser struct {
-	src  string
-	toks []token
-	i    int
+	src   string
+	tok   [2]token // lookahead: the next token and the one after
+	n     int      // how many of tok are lexed
+	off   int      // where lexing resumes
+	depth int
 }
 
-func (p *parser) peek() token { return p.toks[p.i] }
+// nest records one more level of nesting, failing past maxDepth; the caller
+// defers the returned func to leave it.
+func (p *parser) nest() (leave func(), err *Error) {
+	if p.depth++; p.depth > maxDepth {
+		return func() {}, queryErrorf("The recursion limit has been exceeded.")
+	}
+	return func() { p.depth-- }, nil
+}
 
-// peek2 is the token after the next one (the last token repeats).
-func (p *parser) peek2() token { return p.toks[min(p.i+1, len(p.toks)-1)] }
+// fill lexes until n tokens of lookahead are buffered. After the final tEOF
+// or tError there is nothing more to lex: that token repeats.
+func (p *parser) fill(n int) {
+	for p.n < n {
+		if p.n > 0 && (p.tok[p.n-1].kind == tEOF || p.tok[p.n-1].kind == tError) {
+			p.tok[p.n] = p.tok[p.n-1]
+		} else {
+			p.tok[p.n], p.off = nextToken(p.src, p.off)
+		}
+		p.n++
+	}
+}
+
+func (p *parser) peek() token {
+	p.fill(1)
+	return p.tok[0]
+}
+
+// peek2 is the token after the next one.
+func (p *parser) peek2() token {
+	p.fill(2)
+	return p.tok[1]
+}
 
 // next consumes a token; the final tEOF or tError is never passed.
 func (p *parser) next() token {
-	t := p.toks[p.i]
-	if p.i < len(p.toks)-1 {
-		p.i++
+	t := p.peek()
+	if t.kind != tEOF && t.kind != tError {
+		p.tok[0] = p.tok[1]
+		p.n--
 	}
 	return t
 }
@@ -64,7 +99,7 @@ func (p *parser) failAt(t token, what string) *Error {
 // keyword reports whether the next token is the keyword kw, consuming it.
 func (p *parser) keyword(kw string) bool {
 	if t := p.peek(); t.kind == tIdent && t.text == kw {
-		p.i++
+		p.next()
 		return true
 	}
 	return false
@@ -106,6 +141,11 @@ func (p *parser) parseUnary() (Expr, *Error) {
 	if !p.keyword("not") {
 		return p.parsePrimary()
 	}
+	leave, err := p.nest()
+	defer leave()
+	if err != nil {
+		return nil, err
+	}
 	t := p.peek()
 	isCall := t.kind == tIdent && p.peek2().kind == tLParen
 	if t.kind != tLParen && !isCall && !(t.kind == tIdent && t.text == "not") {
@@ -122,6 +162,11 @@ func (p *parser) parsePrimary() (Expr, *Error) {
 	t := p.next()
 	switch t.kind {
 	case tLParen:
+		leave, err := p.nest()
+		defer leave()
+		if err != nil {
+			return nil, err
+		}
 		e, err := p.parseOr()
 		if err != nil {
 			return nil, err
@@ -231,14 +276,14 @@ func (p *parser) parseCall(name token) (Expr, *Error) {
 	p.next() // (
 	field := p.next()
 	if field.kind != tIdent || isKeyword(field.text) || !isPath(field.text) {
-		return nil, p.fail(field, signatureError(name.text))
+		return nil, p.fail(field, NoFunctionSignature(name.text))
 	}
 	if t := p.next(); t.kind != tComma {
 		return nil, p.failAt(t, "')' or ',' expected")
 	}
 	arg := p.next()
 	if arg.kind != tString {
-		return nil, p.fail(arg, signatureError(name.text))
+		return nil, p.fail(arg, NoFunctionSignature(name.text))
 	}
 	if t := p.next(); t.kind != tRParen {
 		return nil, p.failAt(t, "')' or ',' expected")
@@ -247,12 +292,6 @@ func (p *parser) parseCall(name token) (Expr, *Error) {
 		Func: name.text, Field: field.text, Arg: stringConstant(arg.text),
 		pattern: compileLike(arg.text, leading, trailing),
 	}, nil
-}
-
-// signatureError is ODL's message for a string function called with
-// something other than (property, 'text').
-func signatureError(fn string) *Error {
-	return queryErrorf("No function signature for the function with name '%s' matches the specified arguments. The function signatures considered are: %s(Edm.String Nullable=true, Edm.String Nullable=true).", fn, fn)
 }
 
 func isKeyword(s string) bool {

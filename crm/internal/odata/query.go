@@ -37,8 +37,9 @@ type ExpandItem struct {
 // ParseQuery parses the system query options ($-prefixed; names matched
 // case-insensitively) of a Dataverse read. $skip is rejected with Dataverse's
 // message, as is any option the sandbox does not implement; an option given
-// twice is an error; parameters without '$' are not query options and are
-// ignored. Errors are *Error values.
+// twice is an error; an empty $filter or $orderby is no option at all;
+// parameters without '$' are not query options and are ignored. Errors are
+// *Error values.
 func ParseQuery(q url.Values) (*Query, error) {
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -48,40 +49,61 @@ func ParseQuery(q url.Values) (*Query, error) {
 	}
 	slices.Sort(keys) // the same request always reports the same error
 	out := &Query{}
+	var shared ExpandItem // the options $expand items have too
+	seen := map[string]bool{}
 	for _, k := range keys {
 		vals := q[k]
-		if len(vals) > 1 {
+		name := strings.ToLower(k)
+		if len(vals) > 1 || seen[name] { // $top and $TOP are the same option
 			return nil, errRepeatedOption(k)
 		}
+		seen[name] = true
 		v := vals[0]
-		var err *Error
-		switch name := strings.ToLower(k); name {
-		case "$select":
-			out.Select, err = parseSelect(v)
-		case "$filter":
-			out.Filter, err = parseFilterOption(v)
-		case "$orderby":
-			out.OrderBy, err = parseOrderBy(v)
-		case "$top":
-			out.Top, err = parseTop(v)
-		case "$expand":
-			out.Expand, err = parseExpand(v)
-		case "$count":
-			out.Count, err = parseCount(v)
-		case "$skiptoken":
-			out.SkipToken = v
-		case "$deltatoken":
-			out.DeltaToken = v
-		case "$skip":
-			err = errSkip()
-		default:
-			err = errUnsupportedOption(k)
+		if v == "" && (name == "$filter" || name == "$orderby") {
+			continue // ODL's ODataQueryOptionParser treats these as absent
+		}
+		handled, err := shared.setOption(name, v)
+		if !handled {
+			switch name {
+			case "$expand":
+				out.Expand, err = parseExpand(v)
+			case "$count":
+				out.Count, err = parseCount(v)
+			case "$skiptoken":
+				out.SkipToken = v
+			case "$deltatoken":
+				out.DeltaToken = v
+			default:
+				err = errUnsupportedOption(k)
+			}
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+	out.Select, out.Filter, out.OrderBy, out.Top = shared.Select, shared.Filter, shared.OrderBy, shared.Top
 	return out, nil
+}
+
+// setOption parses name (lowercased) into it if it is one of the options
+// allowed both at the top level and inside $expand; $skip, valid nowhere, is
+// rejected here too.
+func (it *ExpandItem) setOption(name, value string) (handled bool, err *Error) {
+	switch name {
+	case "$select":
+		it.Select, err = parseSelect(value)
+	case "$filter":
+		it.Filter, err = parseFilterOption(value)
+	case "$orderby":
+		it.OrderBy, err = parseOrderBy(value)
+	case "$top":
+		it.Top, err = parseTop(value)
+	case "$skip":
+		err = errSkip()
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 func parseFilterOption(s string) (Expr, *Error) {
@@ -224,19 +246,10 @@ func parseExpandItem(src string, it span) (ExpandItem, *Error) {
 			return ExpandItem{}, errRepeatedOption(name)
 		}
 		seen[lname] = true
-		var err *Error
-		switch lname {
-		case "$select":
-			item.Select, err = parseSelect(value)
-		case "$filter":
-			item.Filter, err = parseFilterOption(value)
-		case "$orderby":
-			item.OrderBy, err = parseOrderBy(value)
-		case "$top":
-			item.Top, err = parseTop(value)
-		case "$skip":
-			err = errSkip()
-		case "$expand":
+		handled, err := item.setOption(lname, value)
+		switch {
+		case handled:
+		case lname == "$expand":
 			err = queryErrorf("Nested $expand (in '%s') is not supported by the sandbox.", nav)
 		default:
 			err = errUnsupportedOption(name)
