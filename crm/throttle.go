@@ -23,12 +23,18 @@ type Throttle struct {
 
 	mu         sync.Mutex
 	principals map[string]*principalState
+	calls      int // state lookups since the last sweep
 }
 
 type principalState struct {
 	pausedUntil time.Time
 	slots       chan struct{}
+	users       int // acquires holding this state (in flight or waiting)
 }
+
+// sweepEvery is how many lookups pass between sweeps of idle principals, so
+// the registry stays proportional to active users, not to every user seen.
+const sweepEvery = 1024
 
 // NewThrottle returns an empty registry with DefaultConcurrency per principal.
 func NewThrottle() *Throttle { return NewThrottleLimit(DefaultConcurrency) }
@@ -42,34 +48,61 @@ func NewThrottleLimit(limit int) *Throttle {
 	return &Throttle{limit: limit, now: time.Now, principals: map[string]*principalState{}}
 }
 
-func (t *Throttle) state(principal string) *principalState {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// state returns principal's state, creating it; with hold, the caller counts
+// as a user of it until it calls t.leave. Called with t.mu held.
+func (t *Throttle) state(principal string, hold bool) *principalState {
+	if t.calls++; t.calls >= sweepEvery {
+		t.calls = 0
+		now := t.now()
+		for k, st := range t.principals {
+			if st.users == 0 && !st.pausedUntil.After(now) {
+				delete(t.principals, k)
+			}
+		}
+	}
 	s, ok := t.principals[principal]
 	if !ok {
 		s = &principalState{slots: make(chan struct{}, t.limit)}
 		t.principals[principal] = s
 	}
+	if hold {
+		s.users++
+	}
 	return s
+}
+
+func (t *Throttle) leave(s *principalState) {
+	t.mu.Lock()
+	s.users--
+	t.mu.Unlock()
+}
+
+// size is the number of principals tracked (for tests).
+func (t *Throttle) size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.principals)
 }
 
 // Pause records that principal may not call before wait has passed. A shorter
 // pause never shortens a longer one already recorded.
 func (t *Throttle) Pause(principal string, wait time.Duration) {
-	s := t.state(principal)
-	until := t.now().Add(wait)
 	t.mu.Lock()
-	if until.After(s.pausedUntil) {
+	defer t.mu.Unlock()
+	s := t.state(principal, false)
+	if until := t.now().Add(wait); until.After(s.pausedUntil) {
 		s.pausedUntil = until
 	}
-	t.mu.Unlock()
 }
 
 // PausedFor returns how long principal remains paused (0 when it may call).
 func (t *Throttle) PausedFor(principal string) time.Duration {
-	s := t.state(principal)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	s, ok := t.principals[principal]
+	if !ok {
+		return 0
+	}
 	return max(s.pausedUntil.Sub(t.now()), 0)
 }
 
@@ -78,7 +111,15 @@ func (t *Throttle) PausedFor(principal string) time.Duration {
 // outlasts ctx's deadline it fails at once with a *ThrottledError carrying
 // the remaining wait, so a chat interaction answers instead of hanging.
 func (t *Throttle) acquire(ctx context.Context, principal string) (release func(), waited time.Duration, err error) {
-	s := t.state(principal)
+	t.mu.Lock()
+	s := t.state(principal, true)
+	t.mu.Unlock()
+	held := false
+	defer func() {
+		if !held {
+			t.leave(s)
+		}
+	}()
 	for {
 		wait := t.PausedFor(principal)
 		if wait <= 0 {
@@ -101,7 +142,8 @@ func (t *Throttle) acquire(ctx context.Context, principal string) (release func(
 	case <-ctx.Done():
 		return nil, waited, ctx.Err()
 	}
-	return func() { <-s.slots }, waited, nil
+	held = true
+	return func() { <-s.slots; t.leave(s) }, waited, nil
 }
 
 func throttledLocally(wait time.Duration) *ThrottledError {

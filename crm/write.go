@@ -90,6 +90,9 @@ func (c *Client) CreateIdempotent(ctx context.Context, entitySet, id string, bod
 // Update changes a record's columns. etag is the @odata.etag read with it: a
 // change made since then fails with *ConflictError. An empty etag sends
 // If-Match: * — update only, so an update can never create (upsert) a record.
+// Conditional PATCHes are retried on 502/503/504 and network errors; if a
+// first attempt was applied but its answer lost, the retry reports the
+// record as changed (*ConflictError): re-read it before telling the user.
 //
 // Web API: PATCH {entitySet}({id}) with If-Match: {etag} | * → 204; 412 when stale.
 func (c *Client) Update(ctx context.Context, entitySet, id, etag string, body map[string]any) error {
@@ -192,7 +195,9 @@ func (c *Client) Assign(ctx context.Context, entitySet, id, ownerType, ownerID s
 
 // SetState moves a record to statecode state with statuscode status, both
 // in one request as Dataverse requires (complete or cancel an activity,
-// disqualify a lead, deactivate an account).
+// disqualify a lead, deactivate an account). If a retried attempt finds the
+// record already closed (the first attempt was applied but its answer lost),
+// Dataverse answers 400: callers re-read the record's state before reporting.
 //
 // Web API: PATCH {entitySet}({id}) {"statecode":…,"statuscode":…} with If-Match: *.
 func (c *Client) SetState(ctx context.Context, entitySet, id string, state, status int) error {
