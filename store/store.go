@@ -72,8 +72,8 @@ type RotateReport struct {
 	Broken    int // links whose tokens could not be decrypted (now broken)
 }
 
-// Store is everything part A of the store offers; each consumer should ask for
-// the narrow interface it uses, not for this.
+// Store is everything the store offers (user state and sync state); each
+// consumer should ask for the narrow interface it uses, not for this.
 type Store interface {
 	LinkStore
 	FlowSessionStore
@@ -82,6 +82,7 @@ type Store interface {
 	PreferenceStore
 	Pinger
 	KeyRotator
+	SyncStore
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

@@ -26,6 +26,12 @@ type Options struct {
 	Keys *store.Keyring
 	// Now is the clock; nil means time.Now. Tests inject a fake one.
 	Now func() time.Time
+	// MaxAttempts is how many deliveries an outbox entry gets before it is
+	// dead-lettered; 0 means store.DefaultMaxAttempts.
+	MaxAttempts int
+	// DedupeWindow is how long enqueued events' dedupe keys are kept; 0 means
+	// store.DefaultDedupeWindow.
+	DedupeWindow time.Duration
 }
 
 // Store is the in-process store. It is safe for concurrent use.
@@ -33,6 +39,9 @@ type Store struct {
 	d    *data
 	keys *store.Keyring
 	now  func() time.Time
+
+	maxAttempts int
+	window      time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -46,6 +55,7 @@ type data struct {
 	nonces map[string]expiring // by store.LookupKey(nonce); value is sealed
 	seen   map[string]time.Time
 	prefs  map[store.ChatUser]store.Preferences
+	sync   map[store.SyncKey]*syncState
 	writes int   // counts writes between sweeps of expired entries
 	seq    int64 // last token version handed out
 }
@@ -75,20 +85,31 @@ func New(opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxAttempts < 0 || opts.DedupeWindow < 0 {
+		return nil, fmt.Errorf("embedded store: %w: negative MaxAttempts or DedupeWindow", store.ErrInvalid)
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = store.DefaultMaxAttempts
+	}
+	if opts.DedupeWindow == 0 {
+		opts.DedupeWindow = store.DefaultDedupeWindow
+	}
 	return &Store{
 		d: &data{
 			links: map[store.ChatUser]*linkRecord{}, bySys: map[string]map[store.ChatUser]struct{}{},
 			flows: map[string]expiring{}, nonces: map[string]expiring{}, seen: map[string]time.Time{},
-			prefs: map[store.ChatUser]store.Preferences{},
+			prefs: map[store.ChatUser]store.Preferences{}, sync: map[store.SyncKey]*syncState{},
 		},
-		keys: opts.Keys, now: opts.Now,
+		keys: opts.Keys, now: opts.Now, maxAttempts: opts.MaxAttempts, window: opts.DedupeWindow,
 	}, nil
 }
 
 // WithKeyring returns a store over the same data using other keys (for key
 // rotation and its tests).
 func (s *Store) WithKeyring(k *store.Keyring) *Store {
-	return &Store{d: s.d, keys: k, now: s.now}
+	c := *s
+	c.keys = k
+	return &c
 }
 
 // Ping always succeeds: the store is this process.

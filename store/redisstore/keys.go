@@ -92,3 +92,35 @@ func globEscape(s string) string {
 	}
 	return b.String()
 }
+
+// syncTag is the hash tag of one (org, record type): every key the fenced
+// commit touches shares it, so the commit is one Lua step on Redis Cluster.
+func (k keyspace) syncTag(sk store.SyncKey) string {
+	return k.prefix + "{" + esc(sk.Org) + ":" + esc(sk.RecordType) + "}"
+}
+
+// syncKeys are the keys of one (org, record type), in the order the Lua
+// scripts take them as KEYS.
+type syncKeys struct {
+	cursor string // hash: t (delta token), at (unix ms)
+	owners string // hash: 16-byte record GUID → store.EncodeOwner
+	lease  string // string: "<fence>:<holder>", PX = lease TTL
+	fence  string // string counter: last fencing token handed out
+	outbox string // stream + consumer group
+	dead   string // stream of dead letters
+	enq    string // sorted set: dedupe key → enqueue time (unix ms)
+	reason string // hash: outbox entry id → last failure reason
+}
+
+func (k keyspace) sync(sk store.SyncKey) syncKeys {
+	t := k.syncTag(sk)
+	return syncKeys{
+		cursor: t + ":cursor", owners: t + ":owners", lease: t + ":lease", fence: t + ":fence",
+		outbox: t + ":outbox", dead: t + ":dead", enq: t + ":enq", reason: t + ":reason",
+	}
+}
+
+// all lists the keys in the scripts' KEYS order.
+func (s syncKeys) all() []string {
+	return []string{s.cursor, s.owners, s.lease, s.fence, s.outbox, s.dead, s.enq, s.reason}
+}

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,6 +26,12 @@ type Options struct {
 	Prefix string
 	// Keys encrypt tokens and nonce payloads (CRMBOT_ENCRYPTION_KEY); required.
 	Keys *store.Keyring
+	// MaxAttempts is how many deliveries an outbox entry gets before it is
+	// dead-lettered; 0 means store.DefaultMaxAttempts.
+	MaxAttempts int
+	// DedupeWindow is how long enqueued events' dedupe keys are kept; 0 means
+	// store.DefaultDedupeWindow.
+	DedupeWindow time.Duration
 }
 
 // Store is the Redis store. It is safe for concurrent use.
@@ -32,6 +39,7 @@ type Store struct {
 	rdb  redis.UniversalClient
 	keys *store.Keyring
 	ks   keyspace
+	opts syncOptions
 	// owned is set when Open made the client, so Close closes it.
 	owned bool
 }
@@ -50,7 +58,11 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("redis store: %w: key prefix %q must not contain braces", store.ErrInvalid, opts.Prefix)
 	}
-	return &Store{rdb: rdb, keys: opts.Keys, ks: keyspace{prefix: opts.Prefix}}, nil
+	so, err := newSyncOptions(opts.MaxAttempts, opts.DedupeWindow)
+	if err != nil {
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	return &Store{rdb: rdb, keys: opts.Keys, ks: keyspace{prefix: opts.Prefix}, opts: so}, nil
 }
 
 // Open connects to the Redis at url (redis:// or rediss://, as REDIS_URL) with

@@ -26,7 +26,7 @@ func redisURL() string {
 
 // testClient connects to the test Redis. With CI set, no Redis is a failure:
 // a suite that silently skips proves nothing.
-func testClient(t *testing.T) *redis.Client {
+func testClient(t testing.TB) *redis.Client {
 	t.Helper()
 	o, err := redis.ParseURL(redisURL())
 	if err != nil {
@@ -50,16 +50,22 @@ func testClient(t *testing.T) *redis.Client {
 
 // testStore returns a store under a random prefix, whose keys are deleted
 // when the test ends.
-func testStore(t *testing.T, keys *store.Keyring) (*Store, *redis.Client) {
+func testStore(t testing.TB, keys *store.Keyring) (*Store, *redis.Client) {
 	t.Helper()
 	rdb := testClient(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "crmbot-test:" + hex.EncodeToString(b) + ":"
-	s, err := New(rdb, Options{Prefix: prefix, Keys: keys})
+	s, err := New(rdb, Options{Prefix: testPrefix(t, rdb), Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, rdb
+}
+
+// testPrefix returns a random key prefix whose keys (in rdb) are deleted
+// when the test ends.
+func testPrefix(t testing.TB, rdb *redis.Client) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "crmbot-test:" + hex.EncodeToString(b) + ":"
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -68,7 +74,7 @@ func testStore(t *testing.T, keys *store.Keyring) (*Store, *redis.Client) {
 			rdb.Del(ctx, iter.Val())
 		}
 	})
-	return s, rdb
+	return prefix
 }
 
 func TestConformance(t *testing.T) {
