@@ -40,6 +40,7 @@ e2e:
 bench:
 	$(GO) test -run '^$$' -bench 'DecodePage5000' -benchmem -benchtime $(BENCHTIME) ./crm/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./crm/sandbox/
+	$(GO) test -run '^$$' -bench CommitPage5000 -benchtime 50x ./store/redisstore/
 
 clean:
 	rm -rf bin
