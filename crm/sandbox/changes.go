@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -19,8 +20,18 @@ import (
 // like Dataverse's; a delta read returns each record changed in
 // (token version, upto] once, in its current state, then the deletions.
 // "upto" is fixed at the first page and carried in the $skiptoken, so paging a
-// large delta is stable while writes go on. Finding the start is a binary
-// search; each page scans the rest of the range once (no O(n²)).
+// large delta is stable while writes go on.
+//
+// Cost: each log entry knows the version of the next change to the same id
+// (supersededBy, set on write through a per-id "latest position" map), so
+// "is this the id's last change up to upto" is O(1); deletions are also
+// indexed. A page is one binary search plus a walk from the cursor that emits
+// the page and skips superseded entries (each skipped once over the whole
+// read): a delta of N changes costs O(N + pages·log N), not O(N²/page).
+//
+// Entries older than DeltaTokenTTL are trimmed on write (a token that old is
+// expired anyway); a delta that would need trimmed entries answers
+// 0x80044352, never a silently incomplete result.
 
 const deltaTimeLayout = "01/02/2006 15:04:05"
 
@@ -30,8 +41,9 @@ type trackToken struct {
 	From  int64  `json:"f,omitempty"` // delta: exclusive lower bound
 	Delta bool   `json:"d,omitempty"`
 	After string `json:"a,omitempty"` // baseline: last id served
-	Phase int    `json:"p,omitempty"` // delta: 0 upserts, 1 deletions
-	Index int    `json:"i,omitempty"` // delta: next change-log index to scan
+	Phase int    `json:"p,omitempty"` // delta: 0 upserts, 1 deletions, 2 done
+	Index int    `json:"i,omitempty"` // delta: next absolute change-log position to scan
+	At    int64  `json:"t,omitempty"` // org clock (unix seconds) when Upto was read: the deltaLink's time
 }
 
 func encodeTrackToken(t trackToken) string {
@@ -67,9 +79,14 @@ func (o *org) trackingEnabled(entity string) bool {
 
 // trackChanges serves a baseline (Prefer: odata.track-changes) or a delta ($deltatoken) read.
 func (o *org) trackChanges(ar *apiRequest, e *entityInfo, q *queryOpts) error {
-	for opt, set := range map[string]bool{"$filter": q.Filter != nil, "$orderby": len(q.OrderBy) > 0, "$expand": len(q.Expand) > 0, "$top": q.Top > 0, "$count": q.Count} {
-		if set {
-			return badRequest("The query option %s is not supported with change tracking: only $select is allowed with Prefer: odata.track-changes.", opt)
+	// The message is the one use-change-tracking-synchronize-data-external-systems.md
+	// documents ("Query options not supported in Change Tracking Web API request").
+	for _, opt := range []struct {
+		name string
+		set  bool
+	}{{"$filter", q.Filter != nil}, {"$orderby", len(q.OrderBy) > 0}, {"$expand", len(q.Expand) > 0}, {"$top", q.Top > 0}, {"$count", q.Count}} {
+		if opt.set {
+			return badRequest("The \"%s\" query parameter isn't supported when Change Tracking is enabled.", opt.name)
 		}
 	}
 	if !o.trackingEnabled(e.Name) {
@@ -97,7 +114,7 @@ func (o *org) trackChanges(ar *apiRequest, e *entityInfo, q *queryOpts) error {
 			return err
 		}
 		if o.now().Sub(issued) > o.opts.DeltaTokenTTL {
-			return errf(http.StatusBadRequest, codeExpiredVersion, "Version stamp associated with the client has expired. Please perform a full sync.")
+			return errExpiredVersion()
 		}
 		from = v
 	}
@@ -105,7 +122,7 @@ func (o *org) trackChanges(ar *apiRequest, e *entityInfo, q *queryOpts) error {
 	var rerr error
 	o.read(ar.ctx(), func() {
 		if tok == nil {
-			tok = &trackToken{Upto: o.version, From: from, Delta: from >= 0}
+			tok = &trackToken{Upto: o.version, From: from, Delta: from >= 0, At: o.now().Unix()}
 		}
 		if tok.Delta {
 			body, rerr = o.deltaPage(ar, e, q, *tok, pageSize)
@@ -134,8 +151,19 @@ func parseDeltaToken(s string) (int64, time.Time, error) {
 	return v, issued, nil
 }
 
-func (o *org) deltaToken(upto int64) string {
-	return strconv.FormatInt(upto, 10) + "!" + o.now().Format(deltaTimeLayout)
+// errExpiredVersion is Dataverse's answer to a token older than expirechangetrackingindays.
+func errExpiredVersion() error {
+	return errf(http.StatusBadRequest, codeExpiredVersion, "Version stamp associated with the client has expired. Please perform a full sync.")
+}
+
+// deltaToken is the $deltatoken for changes after upto, stamped with the
+// time upto was read (so a token's age bounds the log entries it needs).
+func (o *org) deltaToken(tok trackToken) string {
+	at := o.now()
+	if tok.At > 0 {
+		at = time.Unix(tok.At, 0).UTC()
+	}
+	return strconv.FormatInt(tok.Upto, 10) + "!" + at.Format(deltaTimeLayout)
 }
 
 // baselinePage serves one page of the full read that starts change tracking.
@@ -161,7 +189,7 @@ func (o *org) baselinePage(ar *apiRequest, e *entityInfo, q *queryOpts, tok trac
 		tok.After = tb.order[end-1]
 		ob.field("@odata.nextLink", collectionLink(ar, e, "$skiptoken", encodeTrackToken(tok)))
 	} else {
-		ob.field("@odata.deltaLink", collectionLink(ar, e, "$deltatoken", o.deltaToken(tok.Upto)))
+		ob.field("@odata.deltaLink", collectionLink(ar, e, "$deltatoken", o.deltaToken(tok)))
 	}
 	return ob.bytes()
 }
@@ -169,102 +197,201 @@ func (o *org) baselinePage(ar *apiRequest, e *entityInfo, q *queryOpts, tok trac
 // deltaPage serves one page of changes in (tok.From, tok.Upto].
 func (o *org) deltaPage(ar *apiRequest, e *entityInfo, q *queryOpts, tok trackToken, pageSize int) ([]byte, error) {
 	tb := o.tables[e.Name]
-	lo := sort.Search(len(tb.log), func(i int) bool { return tb.log[i].version > tok.From })
-	hi := sort.Search(len(tb.log), func(i int) bool { return tb.log[i].version > tok.Upto })
-	if tok.Index < lo {
-		tok.Index = lo
+	if tok.From < tb.logx.floor {
+		return nil, errExpiredVersion() // entries after From were trimmed
 	}
-	if tok.Index > hi {
-		tok.Index = hi
-	}
-	// last in-range occurrence of each id, from the cursor on
-	last := make(map[string]int, hi-tok.Index)
-	for i := tok.Index; i < hi; i++ {
-		last[tb.log[i].id] = i
-	}
+	cur := tb.deltaCursor(tok)
 	rd := o.renderer(ar)
-	var items [][]byte
 	deletedCtx := rd.contextURL(e.Set + "/$deletedEntity")
-	for len(items) < pageSize && tok.Phase < 2 {
-		if tok.Index >= hi {
-			tok.Phase++
-			tok.Index = lo
-			if tok.Phase == 1 {
-				clear(last)
-				for i := lo; i < hi; i++ {
-					last[tb.log[i].id] = i
-				}
-			}
-			continue
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for n := 0; n < pageSize; n++ {
+		c, ok := cur.next()
+		if !ok {
+			break
 		}
-		c := tb.log[tok.Index]
-		tok.Index++
-		if last[c.id] != tok.Index-1 {
-			continue
+		if n > 0 {
+			buf.WriteByte(',')
 		}
-		switch {
-		case tok.Phase == 0 && !c.deleted:
-			r, ok := tb.rows[c.id]
-			if !ok {
-				continue // deleted after upto: the next delta reports it
-			}
-			var ob object
-			rd.row(&ob, e, r, q.Select, nil)
-			items = append(items, ob.bytes())
-		case tok.Phase == 1 && c.deleted:
-			var ob object
+		var ob object
+		if c.deleted {
 			ob.field("@odata.context", deletedCtx)
 			ob.field("id", c.id)
 			ob.field("reason", "deleted")
-			items = append(items, ob.bytes())
+		} else {
+			rd.row(&ob, e, tb.rows[c.id], q.Select, nil)
 		}
-	}
-	var ob object
-	ob.field("@odata.context", rd.contextURL(selectContext(e, q.Select, nil)+"/$delta"))
-	more := tok.Phase < 2 && o.moreDeltas(tb, tok, lo, hi)
-	if !more {
-		ob.field("@odata.deltaLink", collectionLink(ar, e, "$deltatoken", o.deltaToken(tok.Upto)))
-	}
-	var buf strings.Builder
-	buf.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(it)
+		buf.Write(ob.bytes())
 	}
 	buf.WriteByte(']')
-	ob.raw("value", []byte(buf.String()))
+	more := cur.seek() // the last page carries the deltaLink, not an empty extra page
+	var ob object
+	ob.field("@odata.context", rd.contextURL(selectContext(e, q.Select, nil)+"/$delta"))
+	if !more {
+		ob.field("@odata.deltaLink", collectionLink(ar, e, "$deltatoken", o.deltaToken(tok)))
+	}
+	ob.raw("value", buf.Bytes())
 	if more {
-		ob.field("@odata.nextLink", collectionLink(ar, e, "$skiptoken", encodeTrackToken(tok)))
+		ob.field("@odata.nextLink", collectionLink(ar, e, "$skiptoken", encodeTrackToken(cur.tok)))
 	}
 	return ob.bytes(), nil
 }
 
-// moreDeltas reports whether anything remains to emit after the cursor, so the
-// last page carries the deltaLink rather than an empty extra page.
-func (o *org) moreDeltas(tb *table, tok trackToken, lo, hi int) bool {
-	last := map[string]int{}
-	for i := lo; i < hi; i++ {
-		last[tb.log[i].id] = i
+// change is one change-log entry (create/update or delete) for change tracking.
+type change struct {
+	version      int64
+	id           string
+	deleted      bool
+	at           int64 // org clock (unix seconds) of the write, for trimming
+	supersededBy int64 // version of the id's next change; 0 while this is its latest
+}
+
+// changeIndex is the bookkeeping beside a table's change log (table.log).
+// Positions are absolute: log[i] is at position base+i, so trimming the front
+// of the log leaves tokens and the indexes valid.
+type changeIndex struct {
+	base    int            // position of log[0] (entries trimmed so far)
+	latest  map[string]int // id → position of its latest change still in the log
+	deletes []int          // positions of the delete tombstones, ascending
+	floor   int64          // highest version trimmed away: deltas from before it are expired
+	dead    int            // entries trimmed since the log's array was last compacted
+}
+
+// logChange appends a change of id to tb's log and returns its undo (undos run
+// in reverse order, so the entry is then the last one). It first trims the
+// entries older than DeltaTokenTTL that were committed before this tx.
+func (t *tx) logChange(tb *table, id string, version int64, deleted bool) (undo func()) {
+	now := t.o.now().Unix()
+	tb.trimLog(now-int64(t.o.opts.DeltaTokenTTL/time.Second), t.version)
+	x := &tb.logx
+	if x.latest == nil {
+		x.latest = map[string]int{}
 	}
-	for phase, idx := tok.Phase, tok.Index; phase < 2; phase, idx = phase+1, lo {
-		for i := idx; i < hi; i++ {
-			c := tb.log[i]
-			if last[c.id] != i {
-				continue
-			}
-			if phase == 0 && !c.deleted {
-				if _, ok := tb.rows[c.id]; ok {
-					return true
-				}
-			}
-			if phase == 1 && c.deleted {
+	prev, had := x.latest[id]
+	if had {
+		tb.log[prev-x.base].supersededBy = version
+	}
+	pos := x.base + len(tb.log)
+	tb.log = append(tb.log, change{version: version, id: id, deleted: deleted, at: now})
+	x.latest[id] = pos
+	if deleted {
+		x.deletes = append(x.deletes, pos)
+	}
+	return func() {
+		tb.log = tb.log[:pos-x.base]
+		if deleted {
+			x.deletes = x.deletes[:len(x.deletes)-1]
+		}
+		if had && prev >= x.base {
+			tb.log[prev-x.base].supersededBy = 0
+			x.latest[id] = prev
+		} else {
+			delete(x.latest, id) // no earlier change, or it was trimmed meanwhile
+		}
+	}
+}
+
+// trimLog drops the log's leading entries written before cutoff (unix
+// seconds) with a version ≤ maxVersion (committed before the running tx, so
+// its undo log stays valid). Each entry is trimmed once: O(1) amortised per
+// write. A delta token still valid was issued at or after cutoff, when its
+// version was already past every trimmed entry's.
+func (tb *table) trimLog(cutoff, maxVersion int64) {
+	x := &tb.logx
+	k := 0
+	for k < len(tb.log) && tb.log[k].at < cutoff && tb.log[k].version <= maxVersion {
+		if c := tb.log[k]; x.latest[c.id] == x.base+k {
+			delete(x.latest, c.id)
+		}
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	x.floor = tb.log[k-1].version
+	x.base += k
+	tb.log = tb.log[k:]
+	x.deletes = x.deletes[sort.SearchInts(x.deletes, x.base):]
+	// Reslicing keeps the trimmed prefix in the backing array; copy the live
+	// part once the dead prefix outgrows it (amortised O(1) per entry).
+	if x.dead += k; x.dead > len(tb.log) {
+		tb.log = slices.Clone(tb.log)
+		x.deletes = slices.Clone(x.deletes)
+		x.dead = 0
+	}
+}
+
+// deltaCursor walks the changes of (tok.From, tok.Upto] to report: phase 0 the
+// new and updated rows (each id's last change in range, when not a deletion
+// and the row still exists), phase 1 the deletions (each id's last change in
+// range, when a deletion).
+type deltaCursor struct {
+	tb     *table
+	tok    trackToken
+	lo, hi int // positions of the range: [lo, hi)
+	di     int // phase 1: index into tb.logx.deletes
+}
+
+func (tb *table) deltaCursor(tok trackToken) *deltaCursor {
+	log, base := tb.log, tb.logx.base
+	c := &deltaCursor{tb: tb, tok: tok,
+		lo: base + sort.Search(len(log), func(i int) bool { return log[i].version > tok.From }),
+		hi: base + sort.Search(len(log), func(i int) bool { return log[i].version > tok.Upto }),
+	}
+	c.tok.Index = min(max(c.tok.Index, c.lo), c.hi)
+	if c.tok.Phase == 1 {
+		c.di = sort.SearchInts(tb.logx.deletes, c.tok.Index)
+	}
+	return c
+}
+
+// last reports whether ch is its id's last change up to Upto.
+func (c *deltaCursor) last(ch *change) bool {
+	return ch.supersededBy == 0 || ch.supersededBy > c.tok.Upto
+}
+
+// seek moves the cursor to the next change to report (skipping superseded
+// entries) without consuming it; false when nothing is left.
+func (c *deltaCursor) seek() bool {
+	tb, base := c.tb, c.tb.logx.base
+	for c.tok.Phase == 0 {
+		if c.tok.Index >= c.hi {
+			c.tok.Phase, c.tok.Index = 1, c.lo
+			c.di = sort.SearchInts(tb.logx.deletes, c.lo)
+			break
+		}
+		ch := &tb.log[c.tok.Index-base]
+		if !ch.deleted && c.last(ch) {
+			if _, ok := tb.rows[ch.id]; ok {
+				return true
+			} // else deleted after upto: the next delta reports it
+		}
+		c.tok.Index++
+	}
+	if c.tok.Phase == 1 {
+		dels := tb.logx.deletes
+		for ; c.di < len(dels) && dels[c.di] < c.hi; c.di++ {
+			if c.last(&tb.log[dels[c.di]-base]) {
+				c.tok.Index = dels[c.di]
 				return true
 			}
 		}
 	}
+	c.tok.Phase, c.tok.Index = 2, c.hi
 	return false
+}
+
+// next returns the next change to report and moves past it.
+func (c *deltaCursor) next() (change, bool) {
+	if !c.seek() {
+		return change{}, false
+	}
+	ch := c.tb.log[c.tok.Index-c.tb.logx.base]
+	c.tok.Index++
+	if c.tok.Phase == 1 {
+		c.di++
+	}
+	return ch, true
 }
 
 // String renders a token for debugging.

@@ -69,3 +69,34 @@ func BenchmarkDelta100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDeltaPage100k serves one 100-row page from the middle of a
+// 100,000-change delta: its cost should be the page's, not the delta's.
+func BenchmarkDeltaPage100k(b *testing.B) {
+	env := newOrgEnv(b, Options{RecordsPerType: -1})
+	_, delta := env.readTracked(b, asApp, "accounts?$select=name", "")
+	if _, err := env.sb.SeedBulk("accounts", 100_000, chloe.ID); err != nil {
+		b.Fatal(err)
+	}
+	next := delta
+	for range 10 { // 10 pages of 5000: halfway
+		r := env.do(b, asApp, http.MethodGet, next, nil, "Prefer", "odata.maxpagesize=5000")
+		var page struct {
+			Next string `json:"@odata.nextLink"`
+		}
+		if err := json.Unmarshal(r.Body, &page); err != nil || page.Next == "" {
+			b.Fatalf("page: %v %s", err, truncate(string(r.Body), 200))
+		}
+		next = page.Next
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r := env.do(b, asApp, http.MethodGet, next, nil, "Prefer", "odata.maxpagesize=100")
+		var page struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(r.Body, &page); err != nil || len(page.Value) != 100 {
+			b.Fatalf("page: %v (%d rows)", err, len(page.Value))
+		}
+	}
+}

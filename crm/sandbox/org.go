@@ -33,15 +33,9 @@ type org struct {
 type table struct {
 	info  *entityInfo
 	rows  map[string]*record
-	order []string // ids, ascending: the default (and tie-breaking) order
-	log   []change // ordered by version
-}
-
-// change is one change-log entry (create/update or delete) for change tracking.
-type change struct {
-	version int64
-	id      string
-	deleted bool
+	order []string    // ids, ascending: the default (and tie-breaking) order
+	log   []change    // ordered by version; trimmed to DeltaTokenTTL (changes.go)
+	logx  changeIndex // the log's bookkeeping (changes.go)
 }
 
 // record is one row. It is replaced, never mutated in place, once committed:
@@ -166,15 +160,14 @@ func (t *tx) nextVersion() int64 {
 // put stores r (new or replacing) in tb, logging the change and the undo step.
 func (t *tx) put(tb *table, id string, r *record) {
 	old, existed := tb.rows[id]
-	logLen := len(tb.log)
 	bulk := t.bulk
 	tb.rows[id] = r
 	if !existed && !bulk {
 		tb.insertOrder(id)
 	}
-	tb.log = append(tb.log, change{version: r.version(), id: id})
+	undoLog := t.logChange(tb, id, r.version(), false)
 	t.undo = append(t.undo, func() {
-		tb.log = tb.log[:logLen]
+		undoLog()
 		if existed {
 			tb.rows[id] = old
 		} else {
@@ -192,12 +185,11 @@ func (t *tx) remove(tb *table, id string) {
 	if !ok {
 		return
 	}
-	logLen := len(tb.log)
 	delete(tb.rows, id)
 	tb.removeOrder(id)
-	tb.log = append(tb.log, change{version: t.nextVersion(), id: id, deleted: true})
+	undoLog := t.logChange(tb, id, t.nextVersion(), true)
 	t.undo = append(t.undo, func() {
-		tb.log = tb.log[:logLen]
+		undoLog()
 		tb.rows[id] = old
 		tb.insertOrder(id)
 	})
