@@ -83,6 +83,7 @@ type Store interface {
 	Pinger
 	KeyRotator
 	SyncStore
+	Locker
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

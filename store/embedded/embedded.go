@@ -52,6 +52,7 @@ type data struct {
 	links  map[store.ChatUser]*linkRecord
 	bySys  map[string]map[store.ChatUser]struct{}
 	flows  map[string]expiring // by store.LookupKey(id)
+	locks  map[string]expiring // by lock name; value is the holder's token
 	nonces map[string]expiring // by store.LookupKey(nonce); value is sealed
 	seen   map[string]time.Time
 	prefs  map[store.ChatUser]store.Preferences
@@ -97,7 +98,7 @@ func New(opts Options) (*Store, error) {
 	return &Store{
 		d: &data{
 			links: map[store.ChatUser]*linkRecord{}, bySys: map[string]map[store.ChatUser]struct{}{},
-			flows: map[string]expiring{}, nonces: map[string]expiring{}, seen: map[string]time.Time{},
+			flows: map[string]expiring{}, locks: map[string]expiring{}, nonces: map[string]expiring{}, seen: map[string]time.Time{},
 			prefs: map[store.ChatUser]store.Preferences{}, sync: map[store.SyncKey]*syncState{},
 		},
 		keys: opts.Keys, now: opts.Now, maxAttempts: opts.MaxAttempts, window: opts.DedupeWindow,
@@ -127,6 +128,11 @@ func (s *Store) wrote() {
 	for k, e := range s.d.flows {
 		if !now.Before(e.expires) {
 			delete(s.d.flows, k)
+		}
+	}
+	for k, e := range s.d.locks {
+		if !now.Before(e.expires) {
+			delete(s.d.locks, k)
 		}
 	}
 	for k, e := range s.d.nonces {

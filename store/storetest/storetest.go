@@ -31,7 +31,8 @@ type Fixture struct {
 // cleanup with t.
 type NewFunc func(t *testing.T, keys *store.Keyring) Fixture
 
-// Run runs the whole suite: user state (part A) and sync state (RunSync).
+// Run runs the whole suite: user state (part A), sync state (RunSync) and
+// the cross-replica lock (RunLocks).
 func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Links", func(t *testing.T) { RunLinks(t, newFixture) })
 	t.Run("Crypto", func(t *testing.T) { RunCrypto(t, newFixture) })
@@ -40,6 +41,7 @@ func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Dedupe", func(t *testing.T) { RunDedupe(t, newFixture) })
 	t.Run("Preferences", func(t *testing.T) { RunPreferences(t, newFixture) })
 	t.Run("Sync", func(t *testing.T) { RunSync(t, newFixture) })
+	t.Run("Locks", func(t *testing.T) { RunLocks(t, newFixture) })
 	t.Run("Ping", func(t *testing.T) {
 		f := newFixture(t, mustKeyring(t))
 		if err := f.Store.Ping(ctx(t)); err != nil {
