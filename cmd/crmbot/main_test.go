@@ -195,6 +195,15 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	}
 }
 
+func TestServeRejectsABadEncryptionKey(t *testing.T) {
+	err := run(context.Background(), []string{"serve"}, func(k string) string {
+		return map[string]string{"CRMBOT_ENCRYPTION_KEY": "not-a-key", "CRMBOT_ADDR": "127.0.0.1:0"}[k]
+	}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "CRMBOT_ENCRYPTION_KEY") {
+		t.Fatalf("err = %v, want it to name CRMBOT_ENCRYPTION_KEY", err)
+	}
+}
+
 func TestSandboxCommand(t *testing.T) {
 	addr := freeAddr(t)
 	_, stop := startCommand(t, []string{"sandbox", "--addr", addr, "--records-per-type", "5"}, nil)

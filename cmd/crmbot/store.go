@@ -13,17 +13,22 @@ import (
 // openStore returns the Redis store when REDIS_URL is set, else the embedded
 // one, and a function that closes it.
 func openStore(cfg *config.Config, logger *slog.Logger) (store.Store, func() error, error) {
+	var keys *store.Keyring
+	if len(cfg.EncryptionKey) > 0 {
+		k, err := store.ParseKeyring(cfg.EncryptionKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("CRMBOT_ENCRYPTION_KEY: %w", err)
+		}
+		keys = k
+	}
 	if cfg.RedisURL == "" {
-		s, err := embedded.New(embedded.Options{})
+		// Without CRMBOT_ENCRYPTION_KEY the embedded store seals with a key of this process.
+		s, err := embedded.New(embedded.Options{Keys: keys})
 		if err != nil {
 			return nil, nil, err
 		}
 		logger.Info("embedded store: links and sessions live in this process and are lost on restart (set REDIS_URL to keep them)")
 		return s, func() error { return nil }, nil
-	}
-	keys, err := store.ParseKeyring(cfg.EncryptionKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("CRMBOT_ENCRYPTION_KEY: %w", err)
 	}
 	s, err := redisstore.Open(cfg.RedisURL, redisstore.Options{Keys: keys})
 	if err != nil {
