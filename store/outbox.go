@@ -15,6 +15,10 @@ const (
 	// DefaultDedupeWindow is how long an enqueued event's dedupe key is
 	// remembered: a commit retried within it enqueues nothing twice.
 	DefaultDedupeWindow = 24 * time.Hour
+	// MaxDeadLetters caps the dead letters kept per SyncKey (Redis: MAXLEN ~,
+	// so approximately): an outage that kills every delivery cannot grow
+	// them without bound. The oldest go first.
+	MaxDeadLetters = 10_000
 )
 
 // OutboxEvent is a notification to deliver, produced by a sync commit.
@@ -61,8 +65,9 @@ type Outbox interface {
 	// ReadOutbox hands consumer up to count new entries, waiting up to block
 	// for some (0: do not wait). They stay pending until acked.
 	ReadOutbox(ctx context.Context, key SyncKey, consumer string, count int, block time.Duration) ([]OutboxEntry, error)
-	// AckOutbox marks entries delivered and deletes them; unknown ids are
-	// ignored.
+	// AckOutbox marks entries delivered and deletes them; unknown ids, and
+	// ids of entries not read (pending) yet, are ignored: an unread entry is
+	// never deleted by an ack.
 	AckOutbox(ctx context.Context, key SyncKey, ids ...string) error
 	// ClaimOutbox hands consumer up to count entries pending for at least
 	// minIdle (a dead or slow worker's), counting one more attempt for each.

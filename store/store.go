@@ -126,10 +126,12 @@ func LookupKey(id string) string {
 // NonceAAD binds a sealed nonce payload to its lookup key.
 func NonceAAD(lookup string) []byte { return AAD("link_nonce", lookup) }
 
-// CheckTTL reports an ErrInvalid error for a TTL that is not positive.
+// CheckTTL reports an ErrInvalid error for a TTL under a millisecond (Redis
+// expiries have millisecond precision; a lease with PX 0 would fail only
+// after its fence was spent).
 func CheckTTL(ttl time.Duration) error {
-	if ttl <= 0 {
-		return fmt.Errorf("%w: ttl %s must be positive", ErrInvalid, ttl)
+	if ttl < time.Millisecond {
+		return fmt.Errorf("%w: ttl %s must be at least 1ms", ErrInvalid, ttl)
 	}
 	return nil
 }

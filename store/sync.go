@@ -102,6 +102,20 @@ type Commit struct {
 // Size is the number of changes in c (for metrics).
 func (c Commit) Size() int { return len(c.Sets) + len(c.Deletes) + len(c.Events) }
 
+// MaxCommitChanges caps Commit.Size: a commit is one atomic step (one Lua
+// script on Redis), and a much bigger one would block Redis past its
+// lua-time-limit. Pages of a few thousand changes are far below it.
+const MaxCommitChanges = 20_000
+
+// CheckCommitSize reports ErrInvalid for a commit over MaxCommitChanges.
+func CheckCommitSize(c Commit) error {
+	if n := c.Size(); n > MaxCommitChanges {
+		return fmt.Errorf("%w: commit of %d changes (sets+deletes+events) is over the %d limit; split the page",
+			ErrInvalid, n, MaxCommitChanges)
+	}
+	return nil
+}
+
 // Committer applies a page of sync results atomically under a fencing
 // token. Consumer: the sync poller.
 type Committer interface {
@@ -109,7 +123,8 @@ type Committer interface {
 	// token of key; otherwise it returns ErrStaleFence and changes nothing.
 	// Events whose dedupe key was enqueued within the dedupe window are
 	// skipped, so a retried commit enqueues nothing twice. It returns how
-	// many events it enqueued.
+	// many events it enqueued. A commit over MaxCommitChanges is refused
+	// with ErrInvalid.
 	CommitSync(ctx context.Context, key SyncKey, fence int64, c Commit) (enqueued int, err error)
 }
 

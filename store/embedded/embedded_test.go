@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,11 @@ func TestConformance(t *testing.T) {
 			Store:   s,
 			Reopen:  func(k *store.Keyring) store.Store { return s.WithKeyring(k) },
 			Advance: clock.Advance,
+			WithDedupeWindow: func(w time.Duration) store.Store {
+				c := *s
+				c.window = w
+				return &c
+			},
 			CopySealedRefreshToken: func(from, to store.ChatUser) error {
 				s.d.mu.Lock()
 				defer s.d.mu.Unlock()
@@ -76,5 +82,43 @@ func TestExpiredEntriesAreSwept(t *testing.T) {
 	s.d.mu.Unlock()
 	if n > sweepEvery {
 		t.Fatalf("%d dedupe records kept, want expired ones swept (≤ %d)", n, sweepEvery)
+	}
+}
+
+func TestDeadLettersAreCapped(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	s, err := New(Options{Now: clock.Now, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	key := store.SyncKey{Org: "o", RecordType: "lead"}
+	fence, _, err := s.AcquireLease(ctx, key, "r", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = store.MaxDeadLetters + 10
+	evs := make([]store.OutboxEvent, n)
+	for i := range evs {
+		evs[i] = store.OutboxEvent{DedupeKey: fmt.Sprintf("d%d", i), Payload: []byte("p")}
+	}
+	if _, err := s.CommitSync(ctx, key, fence, store.Commit{Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadOutbox(ctx, key, "w", n, 0)
+	if err != nil || len(got) != n {
+		t.Fatalf("read %d: %v", len(got), err)
+	}
+	for _, e := range got {
+		if dead, err := s.FailOutbox(ctx, key, e.ID, "down"); err != nil || !dead {
+			t.Fatalf("FailOutbox: %v %v", dead, err)
+		}
+	}
+	dl, err := s.ListDead(ctx, key, 2*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dl) != store.MaxDeadLetters || dl[0].DedupeKey != "d10" {
+		t.Fatalf("%d dead letters kept, first %q; want %d, oldest dropped first", len(dl), dl[0].DedupeKey, store.MaxDeadLetters)
 	}
 }

@@ -83,6 +83,9 @@ func (ob *outbox) bury(e *obEntry, attempts int64, reason string, now time.Time)
 		ID: id, EntryID: e.entry.ID, DedupeKey: e.entry.DedupeKey, Payload: e.entry.Payload,
 		Attempts: attempts, Reason: reason, DiedAt: now,
 	})
+	if over := len(ob.dead) - store.MaxDeadLetters; over > 0 {
+		ob.dead = append(ob.dead[:0:0], ob.dead[over:]...) // oldest first out, as MAXLEN
+	}
 	delete(ob.pending, e.entry.ID)
 	delete(ob.reasons, e.entry.ID)
 }

@@ -121,6 +121,9 @@ func (s *Store) CommitSync(ctx context.Context, key store.SyncKey, fence int64, 
 		}
 		dels[i] = f
 	}
+	if err := store.CheckCommitSize(c); err != nil {
+		return 0, fmt.Errorf("commit sync of %s: %w", key, err)
+	}
 	for _, e := range c.Events {
 		if e.DedupeKey == "" {
 			return 0, fmt.Errorf("commit sync of %s: %w: event without a dedupe key", key, store.ErrInvalid)
@@ -157,7 +160,9 @@ func (s *Store) AcquireLease(ctx context.Context, key store.SyncKey, holder stri
 	if st.leaseHolder != "" && now.Before(st.leaseExp) {
 		return 0, false, nil
 	}
-	st.fence++
+	// As Redis: max(counter+1, clock in µs), so fences outrun any counter
+	// a restart (or a future persistence) could lose.
+	st.fence = max(st.fence+1, now.UnixMicro())
 	st.leaseHolder, st.leaseExp = holder, now.Add(ttl)
 	return st.fence, true, nil
 }

@@ -10,8 +10,7 @@ import (
 
 // keyspace names every key. Each caller-supplied part is escaped
 // (url.QueryEscape) so it cannot contain ':' or a brace, which keeps names
-// unambiguous and stops an id from choosing a Cluster hash tag. Part B adds
-// its {org:type} keys here.
+// unambiguous and stops an id from choosing a Cluster hash tag.
 type keyspace struct{ prefix string }
 
 // linksTag is the hash tag of every key a link step touches together.
@@ -94,7 +93,8 @@ func globEscape(s string) string {
 }
 
 // syncTag is the hash tag of one (org, record type): every key the fenced
-// commit touches shares it, so the commit is one Lua step on Redis Cluster.
+// commit touches shares it, so the commit is one Lua step on one slot (cluster-ready
+// keys; the client is single-node, see store/README.md).
 func (k keyspace) syncTag(sk store.SyncKey) string {
 	return k.prefix + "{" + esc(sk.Org) + ":" + esc(sk.RecordType) + "}"
 }

@@ -19,7 +19,7 @@ const outboxGroup = "delivery"
 
 // deadMaxLen caps each dead-letter stream (approximately, MAXLEN ~): an
 // outage that kills every delivery cannot grow it without bound.
-const deadMaxLen = 10000
+const deadMaxLen = store.MaxDeadLetters
 
 // syncOptions are the outbox settings both Lua and Go need.
 type syncOptions struct {
@@ -73,38 +73,62 @@ end
 // outbox script KEYS are always: outbox, dead, enq, reason (see outboxKeys).
 func (k syncKeys) outboxKeys() []string { return []string{k.outbox, k.dead, k.enq, k.reason} }
 
-// ackScript: ARGV: group, ids…. Acked entries are deleted from the stream
-// too, so it only holds undelivered work.
+// ackScript: ARGV: group, ids…. An entry is deleted from the stream only
+// when XACK acknowledged it (it was pending in the group), so the stream
+// holds undelivered work and an id never read — or a stale, foreign or
+// repeated one — cannot delete an unread entry. Returns how many it acked.
 var ackScript = redis.NewScript(`
-redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
-redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
-redis.call('HDEL', KEYS[4], unpack(ARGV, 2))
-return 1
+local n = 0
+for i = 2, #ARGV do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[4], ARGV[i])
+    n = n + 1
+  end
+end
+return n
 `)
+
+// ackChunk bounds the ids of one ackScript call, so a huge ack does not
+// hold Redis in one script.
+const ackChunk = 1000
 
 // claimScript takes entries idle for at least min-idle (XAUTOCLAIM, which
 // counts a delivery), and buries those past max attempts instead of
-// returning them. ARGV: group, consumer, min-idle (ms), count, max attempts.
-// Returns {id, fields, deliveries} triples.
+// returning them. XAUTOCLAIM looks at no more than COUNT×10 pending entries
+// per call, so the script follows its cursor (from 0-0) until it has count
+// entries, the cursor is back at 0-0, or claimScanRounds calls were made:
+// idle entries behind many live ones are still found, and one script never
+// scans without bound. ARGV: group, consumer, min-idle (ms), count, max
+// attempts, rounds. Returns {id, fields, deliveries} triples.
 var claimScript = redis.NewScript(withDeadMax(deadLetterLua) + `
-local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
-local max = tonumber(ARGV[5])
+local max, want, rounds = tonumber(ARGV[5]), tonumber(ARGV[4]), tonumber(ARGV[6])
 local out = {}
-for _, e in ipairs(r[2]) do
-  local id, fields = e[1], e[2]
-  if fields then
-    local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
-    local n = p[1][4]
-    if n > max then
-      local why = redis.call('HGET', KEYS[4], id) or ('abandoned: no ack after ' .. max .. ' deliveries')
-      bury(KEYS[1], KEYS[2], KEYS[4], ARGV[1], id, n - 1, why)
-    else
-      table.insert(out, {id, fields, n})
+local cursor = '0-0'
+for _ = 1, rounds do
+  local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', want - #out)
+  for _, e in ipairs(r[2]) do
+    local id, fields = e[1], e[2]
+    if fields then
+      local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+      local n = p[1][4]
+      if n > max then
+        local why = redis.call('HGET', KEYS[4], id) or ('abandoned: no ack after ' .. max .. ' deliveries')
+        bury(KEYS[1], KEYS[2], KEYS[4], ARGV[1], id, n - 1, why)
+      else
+        table.insert(out, {id, fields, n})
+      end
     end
   end
+  cursor = r[1]
+  if cursor == '0-0' or #out >= want then break end
 end
 return out
 `)
+
+// claimScanRounds bounds the XAUTOCLAIM calls of one claim: up to
+// claimScanRounds × count × 10 pending entries are looked at.
+const claimScanRounds = 100
 
 // failScript records a failed delivery; at max attempts it buries the entry.
 // ARGV: group, id, reason, max attempts. Returns 0 (kept pending), 1
@@ -188,22 +212,29 @@ func entryOf(id string, values map[string]any, attempts int64) store.OutboxEntry
 	return store.OutboxEntry{ID: id, DedupeKey: d, Payload: []byte(p), Attempts: attempts}
 }
 
-// AckOutbox implements store.Outbox (XACK + XDEL).
+// AckOutbox implements store.Outbox (XACK + XDEL), in chunks of ackChunk
+// ids (each chunk atomic).
 func (s *Store) AckOutbox(ctx context.Context, key store.SyncKey, ids ...string) error {
 	if err := key.Validate(); err != nil {
 		return fmt.Errorf("ack outbox: %w", err)
 	}
-	args := []any{outboxGroup}
+	valid := make([]any, 0, len(ids))
 	for _, id := range ids {
 		if streamID.MatchString(id) {
-			args = append(args, id)
+			valid = append(valid, id)
 		}
 	}
-	if len(args) == 1 {
-		return nil
+	keys := s.ks.sync(key).outboxKeys()
+	for start := 0; start < len(valid); start += ackChunk {
+		args := append([]any{outboxGroup}, valid[start:min(start+ackChunk, len(valid))]...)
+		if err := ackScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+			if strings.HasPrefix(err.Error(), "NOGROUP") {
+				return nil // nothing was ever committed here
+			}
+			return wrapErr("ack outbox of "+key.String(), err)
+		}
 	}
-	err := ackScript.Run(ctx, s.rdb, s.ks.sync(key).outboxKeys(), args...).Err()
-	return wrapErr("ack outbox of "+key.String(), err)
+	return nil
 }
 
 // ClaimOutbox implements store.Outbox (XAUTOCLAIM).
@@ -212,7 +243,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, key store.SyncKey, consumer str
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
 	res, err := claimScript.Run(ctx, s.rdb, s.ks.sync(key).outboxKeys(),
-		outboxGroup, consumer, max(minIdle, 0).Milliseconds(), count, s.opts.maxAttempts).Slice()
+		outboxGroup, consumer, max(minIdle, 0).Milliseconds(), count, s.opts.maxAttempts, claimScanRounds).Slice()
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "NOGROUP") {
 			return nil, nil // nothing was ever committed here

@@ -3,7 +3,9 @@
 //
 // Every key lives under a configurable prefix (store.DefaultPrefix). Keys that
 // an atomic step touches together share one hash tag so Redis Cluster accepts
-// the step: all link keys use {links}; part B's sync keys use {org:type}.
+// the step: all link keys use {links}; the sync keys use {org:type}. Open
+// builds a single-node client, though, and RotateKeys uses SCAN: see
+// store/README.md for what Redis Cluster would still need.
 // store/README.md lists every key pattern and its TTL.
 package redisstore
 
@@ -47,10 +49,23 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // New returns a store on an existing client. The client should have
-// ContextTimeoutEnabled so callers' deadlines bound every call.
+// ContextTimeoutEnabled so callers' deadlines bound every call, and it must
+// not retry commands transparently (MaxRetries: -1): go-redis re-sends a
+// command whose connection dropped after it was sent, so a SET NX
+// (SeenOnce), a lease acquisition or an outbox claim could run twice and
+// answer wrongly. Without retries the caller gets ErrUnavailable and decides.
+// A client whose Options report MaxRetries > 0 is refused with ErrInvalid.
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if err := store.RequireKeyring(opts.Keys); err != nil {
 		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	if o, ok := rdb.(interface{ Options() *redis.Options }); ok && o.Options().MaxRetries > 0 {
+		return nil, fmt.Errorf("redis store: %w: the client retries commands (MaxRetries %d); set MaxRetries: -1",
+			store.ErrInvalid, o.Options().MaxRetries)
+	}
+	if o, ok := rdb.(interface{ Options() *redis.ClusterOptions }); ok && o.Options().MaxRetries > 0 {
+		return nil, fmt.Errorf("redis store: %w: the client retries commands (MaxRetries %d); set MaxRetries: -1",
+			store.ErrInvalid, o.Options().MaxRetries)
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = store.DefaultPrefix
@@ -66,7 +81,8 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 }
 
 // Open connects to the Redis at url (redis:// or rediss://, as REDIS_URL) with
-// ContextTimeoutEnabled, and returns a store that Close disconnects. It does
+// ContextTimeoutEnabled and without transparent retries (MaxRetries -1, see
+// New), and returns a store that Close disconnects. It does
 // not wait for Redis: Ping does.
 func Open(url string, opts Options) (*Store, error) {
 	o, err := redis.ParseURL(url)
@@ -75,6 +91,7 @@ func Open(url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("REDIS_URL: not a redis:// or rediss:// URL")
 	}
 	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1
 	s, err := New(redis.NewClient(o), opts)
 	if err != nil {
 		return nil, err
@@ -127,9 +144,6 @@ func wrapErr(op string, err error) error {
 			}
 		}
 		return fmt.Errorf("%s: %w", op, err)
-	}
-	if errors.Is(err, redis.TxFailedErr) {
-		return fmt.Errorf("%s: %w", op, store.ErrConflict)
 	}
 	return fmt.Errorf("%s: %w: %w", op, store.ErrUnavailable, err)
 }

@@ -33,6 +33,7 @@ func testClient(t testing.TB) *redis.Client {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
 	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1 // no transparent re-sends: see redisstore.New
 	rdb := redis.NewClient(o)
 	t.Cleanup(func() { _ = rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -84,6 +85,15 @@ func TestConformance(t *testing.T) {
 			Store:   s,
 			Reopen:  func(k *store.Keyring) store.Store { return s.WithKeyring(k) },
 			Advance: time.Sleep, // real Redis: real time (TTLs are short)
+			WithDedupeWindow: func(w time.Duration) store.Store {
+				c := *s
+				so, err := newSyncOptions(0, w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.opts, c.owned = so, false
+				return &c
+			},
 			CopySealedRefreshToken: func(from, to store.ChatUser) error {
 				ctx := context.Background()
 				v, err := rdb.HGet(ctx, s.ks.link(from), fRefresh).Result()
@@ -142,4 +152,79 @@ func TestUnreachableFailsFastWithUnavailable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFenceSurvivesLostCounter: the fence counter is lost (FLUSHDB, a
+// failover to a lagging replica, eviction) while a stale holder still runs;
+// the next acquisition must still hand out a higher fence, so the stale
+// holder's commits stay rejected.
+func TestFenceSurvivesLostCounter(t *testing.T) {
+	s, rdb := testStore(t, mustKeys(t))
+	ctx := context.Background()
+	key := store.SyncKey{Org: "org1", RecordType: "lead"}
+	old, ok, err := s.AcquireLease(ctx, key, "stale", 50*time.Millisecond)
+	if err != nil || !ok {
+		t.Fatalf("AcquireLease: %v %v", ok, err)
+	}
+	k := s.ks.sync(key)
+	if err := rdb.Del(ctx, k.fence, k.lease).Err(); err != nil { // the data loss
+		t.Fatal(err)
+	}
+	fresh, ok, err := s.AcquireLease(ctx, key, "fresh", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("AcquireLease after the loss: %v %v", ok, err)
+	}
+	if fresh <= old {
+		t.Fatalf("fence after the counter was lost = %d, want > %d", fresh, old)
+	}
+	if _, err := s.CommitSync(ctx, key, old, store.Commit{Cursor: &store.Cursor{Token: "stale"}}); !errors.Is(err, store.ErrStaleFence) {
+		t.Fatalf("stale holder's commit after the loss: %v, want ErrStaleFence", err)
+	}
+	if _, err := s.CommitSync(ctx, key, fresh, store.Commit{Cursor: &store.Cursor{Token: "fresh"}}); err != nil {
+		t.Fatalf("fresh holder's commit: %v", err)
+	}
+	// The counter still counts: a quick re-acquire grows too.
+	if err := s.ReleaseLease(ctx, key, "fresh"); err != nil {
+		t.Fatal(err)
+	}
+	next, _, err := s.AcquireLease(ctx, key, "next", time.Minute)
+	if err != nil || next <= fresh {
+		t.Fatalf("next fence = %d (%v), want > %d", next, err, fresh)
+	}
+}
+
+// TestEnqueuedKeysExpireWithTheWindow: the :enq zset carries the dedupe
+// window as its TTL, so a key whose commits stop does not keep it forever.
+func TestEnqueuedKeysExpireWithTheWindow(t *testing.T) {
+	rdb := testClient(t)
+	s, err := New(rdb, Options{Prefix: testPrefix(t, rdb), Keys: mustKeys(t), DedupeWindow: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	key := store.SyncKey{Org: "org1", RecordType: "lead"}
+	fence, _, err := s.AcquireLease(ctx, key, "r1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := store.OutboxEvent{DedupeKey: "d1", Payload: []byte("p")}
+	if _, err := s.CommitSync(ctx, key, fence, store.Commit{Events: []store.OutboxEvent{ev}}); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := rdb.PTTL(ctx, s.ks.sync(key).enq).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Fatalf("PTTL of the enq zset = %s, want about the 1h window", ttl)
+	}
+}
+
+func mustKeys(t *testing.T) *store.Keyring {
+	t.Helper()
+	k, err := store.RandomKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

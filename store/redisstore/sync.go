@@ -62,6 +62,7 @@ if nev > 0 then
     end
     i = i + 2
   end
+  redis.call('PEXPIRE', KEYS[7], ARGV[4])
 end
 if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 't', ARGV[3], 'at', now) end
 return added
@@ -77,12 +78,23 @@ return 1
 `)
 
 // acquireScript takes a free lease and hands out the next fencing token in
-// one step (a crash cannot leave a lease without its token). KEYS: lease,
-// fence counter. ARGV: holder, ttl (ms). Returns the fence, or 0 when held.
+// one step (a crash cannot leave a lease without its token). The fence is
+// max(INCR counter, Redis TIME in microseconds), so a lost counter
+// (failover to a lagging replica, FLUSHDB, eviction) never hands out an old
+// fence again, as long as the server clock does not go back (store/README.md).
+// Microseconds stay below 2^53, exact in Lua's doubles. KEYS: lease, fence
+// counter. ARGV: holder, ttl (ms). Returns the fence, or 0 when held.
 var acquireScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local f = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], f .. ':' .. ARGV[1], 'PX', ARGV[2])
+local t = redis.call('TIME')
+local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if us > f then
+  f = us
+  redis.call('SET', KEYS[2], string.format('%d', f))
+end
+local fs = string.format('%d', f)
+redis.call('SET', KEYS[1], fs .. ':' .. ARGV[1], 'PX', ARGV[2])
 return f
 `)
 
@@ -217,6 +229,9 @@ func (s *Store) CommitSync(ctx context.Context, key store.SyncKey, fence int64, 
 func commitArgs(key store.SyncKey, fence int64, c store.Commit, o syncOptions) ([]any, error) {
 	if err := key.Validate(); err != nil {
 		return nil, err
+	}
+	if err := store.CheckCommitSize(c); err != nil {
+		return nil, fmt.Errorf("commit sync of %s: %w", key, err)
 	}
 	setCursor, token := "0", ""
 	if c.Cursor != nil {

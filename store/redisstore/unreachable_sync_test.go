@@ -9,7 +9,6 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/crmbot/crmbot/store"
@@ -29,18 +28,17 @@ func TestRedisCutAndRestored(t *testing.T) {
 	}
 	t.Cleanup(proxy.Stop)
 
-	o := *up.Options()
-	o.Addr = proxy.Listen
-	rdb := redis.NewClient(&o)
-	t.Cleanup(func() { _ = rdb.Close() })
 	keys, err := store.RandomKeyring()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(rdb, Options{Prefix: testPrefix(t, up), Keys: keys})
+	// Through Open, as production builds it: the deadlines below hold only
+	// because Open sets ContextTimeoutEnabled (and no retries).
+	s, err := Open(proxiedURL(t, proxy.Listen), Options{Prefix: testPrefix(t, up), Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 
 	key := store.SyncKey{Org: "org1", RecordType: "lead"}
 	bg := context.Background()

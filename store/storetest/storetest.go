@@ -25,13 +25,16 @@ type Fixture struct {
 	// onto to's link, bypassing the store, as an attacker with write access
 	// to the backing store would.
 	CopySealedRefreshToken func(from, to store.ChatUser) error
+	// WithDedupeWindow returns a store over the same data whose outbox
+	// dedupe window is window (Options.DedupeWindow).
+	WithDedupeWindow func(window time.Duration) store.Store
 }
 
 // NewFunc builds a Fixture whose store seals with keys. It registers its own
 // cleanup with t.
 type NewFunc func(t *testing.T, keys *store.Keyring) Fixture
 
-// Run runs the whole suite: user state (part A), sync state (RunSync) and
+// Run runs the whole suite: user state, sync state (RunSync) and
 // the cross-replica lock (RunLocks).
 func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Links", func(t *testing.T) { RunLinks(t, newFixture) })

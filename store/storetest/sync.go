@@ -209,10 +209,117 @@ func RunLeases(t *testing.T, newFixture NewFunc) {
 		_, _, err := s.AcquireLease(c, leads, "", longTTL)
 		wantErr(t, "AcquireLease without holder", err, store.ErrInvalid)
 	})
+
+	t.Run("a lease TTL under 1ms is invalid and takes nothing", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		for _, ttl := range []time.Duration{0, -time.Second, 500 * time.Microsecond} {
+			_, ok, err := s.AcquireLease(c, leads, "r1", ttl)
+			wantErr(t, fmt.Sprintf("AcquireLease with ttl %s", ttl), err, store.ErrInvalid)
+			if ok {
+				t.Fatalf("AcquireLease with ttl %s succeeded", ttl)
+			}
+		}
+		f := lease(t, s, leads, "r2", longTTL) // nothing was taken
+		wantErr(t, "RenewLease with ttl 500µs", s.RenewLease(c, leads, "r2", 500*time.Microsecond), store.ErrInvalid)
+		_, err := s.CommitSync(c, leads, f, store.Commit{Cursor: &store.Cursor{Token: "t"}})
+		noErr(t, "CommitSync under the lease", err)
+	})
+
+	t.Run("concurrent acquirers: exactly one wins, fences distinct and increasing", func(t *testing.T) {
+		s := newFixture(t, mustKeyring(t)).Store
+		var last int64
+		for round := range 5 {
+			type res struct {
+				holder string
+				fence  int64
+				ok     bool
+				err    error
+			}
+			out := make(chan res, Racers)
+			start := make(chan struct{})
+			for i := range Racers {
+				go func() {
+					<-start
+					h := fmt.Sprintf("racer-%d-%d", round, i)
+					fe, ok, err := s.AcquireLease(ctx(t), leads, h, longTTL)
+					out <- res{h, fe, ok, err}
+				}()
+			}
+			close(start)
+			var winners []res
+			for range Racers {
+				r := <-out
+				noErr(t, "AcquireLease racer", r.err)
+				if r.ok {
+					winners = append(winners, r)
+				}
+			}
+			if len(winners) != 1 {
+				t.Fatalf("round %d: %d racers won, want exactly 1", round, len(winners))
+			}
+			if winners[0].fence <= last {
+				t.Fatalf("round %d: fence %d, want > %d", round, winners[0].fence, last)
+			}
+			last = winners[0].fence
+			noErr(t, "ReleaseLease", s.ReleaseLease(ctx(t), leads, winners[0].holder))
+		}
+	})
 }
 
 // RunCommit checks the fenced commit and enqueue dedupe.
 func RunCommit(t *testing.T, newFixture NewFunc) {
+	t.Run("a commit over MaxCommitChanges is refused whole", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		fence := lease(t, s, leads, "r1", longTTL)
+		page := store.Commit{Cursor: &store.Cursor{Token: "big"}, Sets: map[string]store.Owner{}}
+		for i := range store.MaxCommitChanges - 1 {
+			page.Sets[guid(1, i)] = owner(i)
+		}
+		page.Events = []store.OutboxEvent{event(1, "assigned")}
+		over := page
+		over.Deletes = []string{guid(3, 1)}
+		_, err := s.CommitSync(c, leads, fence, over)
+		wantErr(t, "CommitSync of MaxCommitChanges+1 changes", err, store.ErrInvalid)
+		if _, err := s.GetCursor(c, leads); err == nil {
+			t.Fatal("a refused commit set the cursor")
+		}
+		if n, _ := s.SnapshotSize(c, leads); n != 0 {
+			t.Fatalf("a refused commit wrote %d snapshot entries", n)
+		}
+		n, err := s.CommitSync(c, leads, fence, page)
+		noErr(t, "CommitSync of exactly MaxCommitChanges changes", err)
+		if n != 1 {
+			t.Fatalf("enqueued %d, want 1", n)
+		}
+	})
+
+	t.Run("an event is enqueued again only after the dedupe window", func(t *testing.T) {
+		f, c := newFixture(t, mustKeyring(t)), ctx(t)
+		if f.WithDedupeWindow == nil {
+			t.Skip("fixture cannot set the dedupe window")
+		}
+		const window = 1500 * time.Millisecond
+		s := f.WithDedupeWindow(window)
+		fence := lease(t, s, leads, "r1", longTTL)
+		commit := func(what string, want int) {
+			t.Helper()
+			n, err := s.CommitSync(c, leads, fence, store.Commit{Events: []store.OutboxEvent{event(1, "assigned")}})
+			noErr(t, "CommitSync "+what, err)
+			if n != want {
+				t.Fatalf("%s: enqueued %d, want %d", what, n, want)
+			}
+		}
+		commit("first", 1)
+		f.Advance(window / 2)
+		commit("within the window", 0)
+		f.Advance(window/2 + 300*time.Millisecond)
+		commit("after the window", 1)
+		commit("right after re-enqueue", 0)
+		if got := drain(t, s, leads, "worker"); len(got) != 2 {
+			t.Fatalf("outbox holds %d entries, want 2", len(got))
+		}
+	})
+
 	t.Run("a stale fence's commit is rejected and changes nothing", func(t *testing.T) {
 		f, c := newFixture(t, mustKeyring(t)), ctx(t)
 		s := f.Store
@@ -477,6 +584,73 @@ func RunOutbox(t *testing.T, newFixture NewFunc) {
 		}
 		_, err = s.RetryDead(c, leads, "123-0")
 		wantErr(t, "RetryDead of an unknown id", err, store.ErrNotFound)
+	})
+
+	t.Run("an ack of an id not read yet, on its key or another, deletes nothing", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		fence := lease(t, s, leads, "r1", longTTL)
+		_, err := s.CommitSync(c, leads, fence, store.Commit{Events: []store.OutboxEvent{event(1, "assigned")}})
+		noErr(t, "CommitSync", err)
+		// RetryDead is the one call that names an entry before anyone reads
+		// it: kill the entry, retry it, and ack the new, unread id.
+		got, err := s.ReadOutbox(c, leads, "worker-a", 10, 0)
+		noErr(t, "ReadOutbox", err)
+		for i := 0; len(got) == 1; i++ {
+			dead, err := s.FailOutbox(c, leads, got[0].ID, "down")
+			noErr(t, "FailOutbox", err)
+			if dead {
+				break
+			}
+			got, err = s.ClaimOutbox(c, leads, fmt.Sprintf("worker-%d", i), 0, 10)
+			noErr(t, "ClaimOutbox", err)
+		}
+		dl, err := s.ListDead(c, leads, 10)
+		noErr(t, "ListDead", err)
+		if len(dl) != 1 {
+			t.Fatalf("dead letters = %+v", dl)
+		}
+		newID, err := s.RetryDead(c, leads, dl[0].ID)
+		noErr(t, "RetryDead", err)
+		other := store.SyncKey{Org: leads.Org, RecordType: "contact"}
+		noErr(t, "AckOutbox of the id on another key", s.AckOutbox(c, other, newID))
+		noErr(t, "AckOutbox of the unread id", s.AckOutbox(c, leads, newID))
+		got, err = s.ReadOutbox(c, leads, "worker-b", 10, 0)
+		noErr(t, "ReadOutbox after the early ack", err)
+		if len(got) != 1 || got[0].ID != newID || got[0].DedupeKey != event(1, "assigned").DedupeKey {
+			t.Fatalf("an ack before the read deleted the entry: read %+v, want %s", got, newID)
+		}
+		ackAll(t, s, got)
+		if got, _ := s.ClaimOutbox(c, leads, "worker-c", 0, 10); len(got) != 0 {
+			t.Fatalf("acked entry still claimable: %+v", got)
+		}
+	})
+
+	t.Run("a claim finds idle entries behind many live pending ones", func(t *testing.T) {
+		f, c := newFixture(t, mustKeyring(t)), ctx(t)
+		s := f.Store
+		fence := lease(t, s, leads, "r1", longTTL)
+		var evs []store.OutboxEvent
+		for i := range 200 {
+			evs = append(evs, event(i, "assigned"))
+		}
+		_, err := s.CommitSync(c, leads, fence, store.Commit{Events: evs})
+		noErr(t, "CommitSync", err)
+		all := drain(t, s, leads, "worker-a") // worker-a reads all 200, then dies
+		if len(all) != 200 {
+			t.Fatalf("read %d, want 200", len(all))
+		}
+		f.Advance(shortTTL + 200*time.Millisecond)
+		// worker-b takes over the first 100 and is alive: they stay busy.
+		live, err := s.ClaimOutbox(c, leads, "worker-b", 0, 100)
+		noErr(t, "ClaimOutbox of the first 100", err)
+		if len(live) != 100 || live[0].ID != all[0].ID || live[99].ID != all[99].ID {
+			t.Fatalf("claimed %d, want the first 100", len(live))
+		}
+		got, err := s.ClaimOutbox(c, leads, "worker-c", shortTTL, 10)
+		noErr(t, "ClaimOutbox behind 100 live entries", err)
+		if len(got) != 10 || got[0].ID != all[100].ID || got[9].ID != all[109].ID {
+			t.Fatalf("claimed %d entries behind the live ones, want the 10 after them (%s…): %v", len(got), all[100].ID, got)
+		}
 	})
 
 	t.Run("a blocked read wakes on commit", func(t *testing.T) {

@@ -32,6 +32,7 @@ func Client(t testing.TB) *redis.Client {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
 	o.ContextTimeoutEnabled = true
+	o.MaxRetries = -1 // no transparent re-sends: see redisstore.New
 	rdb := redis.NewClient(o)
 	t.Cleanup(func() { _ = rdb.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
