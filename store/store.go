@@ -41,6 +41,27 @@ type NonceStore interface {
 	// TakeNonce returns the payload and deletes it atomically: of concurrent
 	// callers exactly one gets it, the rest ErrNotFound (as after expiry).
 	TakeNonce(ctx context.Context, nonce string) ([]byte, error)
+	// PeekNonce returns the payload of a live nonce without using it up
+	// (/link/start reads it; only /link/callback takes it). ErrNotFound when
+	// unknown, expired or taken.
+	PeekNonce(ctx context.Context, nonce string) ([]byte, error)
+}
+
+// PendingLinkStore keeps, per chat user, a sign-in that waits for its
+// one-time code (the Slack identity check). Consumer: the link service.
+type PendingLinkStore interface {
+	// PutPendingLink stores payload (encrypted, bound to u: it holds tokens)
+	// for ttl, replacing any earlier pending link of u.
+	PutPendingLink(ctx context.Context, u ChatUser, payload []byte, ttl time.Duration) error
+	// TakePendingLink returns u's pending payload and deletes it atomically
+	// (GETDEL): of concurrent callers exactly one gets it. ErrNotFound when
+	// none or expired.
+	TakePendingLink(ctx context.Context, u ChatUser) ([]byte, error)
+}
+
+// PendingLinkAAD binds a sealed pending link to its chat user.
+func PendingLinkAAD(u ChatUser) []byte {
+	return AAD("pending_link", u.Platform, u.Tenant, u.UserID)
 }
 
 // Dedupe remembers inbound event ids (Slack event_id, Teams activity id) so
@@ -78,6 +99,7 @@ type Store interface {
 	LinkStore
 	FlowSessionStore
 	NonceStore
+	PendingLinkStore
 	Dedupe
 	PreferenceStore
 	Pinger

@@ -54,11 +54,13 @@ type data struct {
 	flows  map[string]expiring // by store.LookupKey(id)
 	locks  map[string]expiring // by lock name; value is the holder's token
 	nonces map[string]expiring // by store.LookupKey(nonce); value is sealed
-	seen   map[string]time.Time
-	prefs  map[store.ChatUser]store.Preferences
-	sync   map[store.SyncKey]*syncState
-	writes int   // counts writes between sweeps of expired entries
-	seq    int64 // last token version handed out
+	// pending links awaiting their one-time code; value is sealed
+	pending map[store.ChatUser]expiring
+	seen    map[string]time.Time
+	prefs   map[store.ChatUser]store.Preferences
+	sync    map[store.SyncKey]*syncState
+	writes  int   // counts writes between sweeps of expired entries
+	seq     int64 // last token version handed out
 }
 
 type linkRecord struct {
@@ -98,7 +100,7 @@ func New(opts Options) (*Store, error) {
 	return &Store{
 		d: &data{
 			links: map[store.ChatUser]*linkRecord{}, bySys: map[string]map[store.ChatUser]struct{}{},
-			flows: map[string]expiring{}, locks: map[string]expiring{}, nonces: map[string]expiring{}, seen: map[string]time.Time{},
+			flows: map[string]expiring{}, locks: map[string]expiring{}, nonces: map[string]expiring{}, pending: map[store.ChatUser]expiring{}, seen: map[string]time.Time{},
 			prefs: map[store.ChatUser]store.Preferences{}, sync: map[store.SyncKey]*syncState{},
 		},
 		keys: opts.Keys, now: opts.Now, maxAttempts: opts.MaxAttempts, window: opts.DedupeWindow,
@@ -138,6 +140,11 @@ func (s *Store) wrote() {
 	for k, e := range s.d.nonces {
 		if !now.Before(e.expires) {
 			delete(s.d.nonces, k)
+		}
+	}
+	for k, e := range s.d.pending {
+		if !now.Before(e.expires) {
+			delete(s.d.pending, k)
 		}
 	}
 	for k, exp := range s.d.seen {
@@ -240,6 +247,58 @@ func (s *Store) TakeNonce(ctx context.Context, nonce string) ([]byte, error) {
 		return nil, fmt.Errorf("take link nonce: %w", store.ErrNotFound)
 	}
 	return s.keys.OpenNonce(nonce, string(e.value))
+}
+
+// PeekNonce implements store.NonceStore.
+func (s *Store) PeekNonce(ctx context.Context, nonce string) ([]byte, error) {
+	if !store.ValidID(nonce, store.NonceBytes) {
+		return nil, fmt.Errorf("peek link nonce: %w", store.ErrNotFound)
+	}
+	s.d.mu.Lock()
+	e, ok := s.d.nonces[store.LookupKey(nonce)]
+	s.d.mu.Unlock()
+	if !ok || !s.now().Before(e.expires) {
+		return nil, fmt.Errorf("peek link nonce: %w", store.ErrNotFound)
+	}
+	return s.keys.OpenNonce(nonce, string(e.value))
+}
+
+// PutPendingLink implements store.PendingLinkStore.
+func (s *Store) PutPendingLink(ctx context.Context, u store.ChatUser, payload []byte, ttl time.Duration) error {
+	if err := u.Validate(); err != nil {
+		return fmt.Errorf("put pending link: %w", err)
+	}
+	if err := store.CheckTTL(ttl); err != nil {
+		return fmt.Errorf("put pending link of %s: %w", u, err)
+	}
+	sealed, err := s.keys.Seal(payload, store.PendingLinkAAD(u))
+	if err != nil {
+		return fmt.Errorf("put pending link of %s: %w", u, err)
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	s.d.pending[u] = expiring{value: []byte(sealed), expires: s.now().Add(ttl)}
+	s.wrote()
+	return nil
+}
+
+// TakePendingLink implements store.PendingLinkStore.
+func (s *Store) TakePendingLink(ctx context.Context, u store.ChatUser) ([]byte, error) {
+	if err := u.Validate(); err != nil {
+		return nil, fmt.Errorf("take pending link: %w", err)
+	}
+	s.d.mu.Lock()
+	e, ok := s.d.pending[u]
+	delete(s.d.pending, u)
+	s.d.mu.Unlock()
+	if !ok || !s.now().Before(e.expires) {
+		return nil, fmt.Errorf("take pending link of %s: %w", u, store.ErrNotFound)
+	}
+	p, err := s.keys.Open(string(e.value), store.PendingLinkAAD(u))
+	if err != nil {
+		return nil, fmt.Errorf("take pending link of %s: %w", u, err)
+	}
+	return p, nil
 }
 
 // SeenOnce implements store.Dedupe.

@@ -112,6 +112,79 @@ func RunNonces(t *testing.T, newFixture NewFunc) {
 		_, err = s.TakeNonce(c, "not-a-nonce")
 		wantErr(t, "TakeNonce of junk", err, store.ErrNotFound)
 	})
+	t.Run("peek reads without using up; take ends peeking", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		payload := []byte(`{"verifier":"v"}`)
+		nonce, err := s.CreateNonce(c, payload)
+		noErr(t, "CreateNonce", err)
+		for i := range 2 {
+			got, err := s.PeekNonce(c, nonce)
+			noErr(t, "PeekNonce", err)
+			if !bytes.Equal(got, payload) {
+				t.Fatalf("peek %d = %q", i, got)
+			}
+		}
+		if _, err := s.TakeNonce(c, nonce); err != nil {
+			t.Fatalf("TakeNonce after peeks: %v", err)
+		}
+		_, err = s.PeekNonce(c, nonce)
+		wantErr(t, "PeekNonce of a taken nonce", err, store.ErrNotFound)
+		_, err = s.PeekNonce(c, "not-a-nonce")
+		wantErr(t, "PeekNonce of junk", err, store.ErrNotFound)
+	})
+}
+
+// RunPendingLinks checks sign-ins waiting for their one-time code.
+func RunPendingLinks(t *testing.T, newFixture NewFunc) {
+	t.Run("per user, single take, replaced by a newer one", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		noErr(t, "PutPendingLink", s.PutPendingLink(c, Alice, []byte("first"), longTTL))
+		noErr(t, "PutPendingLink again", s.PutPendingLink(c, Alice, []byte("second"), longTTL))
+		noErr(t, "PutPendingLink other user", s.PutPendingLink(c, Carol, []byte("carol's"), longTTL))
+		_, err := s.TakePendingLink(c, Bob)
+		wantErr(t, "TakePendingLink of a user with none", err, store.ErrNotFound)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range Racers {
+			wg.Go(func() {
+				got, err := s.TakePendingLink(c, Alice)
+				switch {
+				case err == nil && string(got) == "second":
+					wins.Add(1)
+				case err == nil:
+					t.Errorf("TakePendingLink = %q, want the newer payload", got)
+				case !errors.Is(err, store.ErrNotFound):
+					t.Errorf("TakePendingLink: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("%d callers took the pending link, want exactly 1", n)
+		}
+		got, err := s.TakePendingLink(c, Carol)
+		noErr(t, "TakePendingLink of the other user", err)
+		if string(got) != "carol's" {
+			t.Fatalf("Carol's pending = %q", got)
+		}
+		wantErr(t, "PutPendingLink of an invalid user", s.PutPendingLink(c, store.ChatUser{}, []byte("x"), longTTL), store.ErrInvalid)
+		wantErr(t, "PutPendingLink with no TTL", s.PutPendingLink(c, Alice, []byte("x"), 0), store.ErrInvalid)
+	})
+	t.Run("expires after its TTL", func(t *testing.T) {
+		f, c := newFixture(t, mustKeyring(t)), ctx(t)
+		noErr(t, "PutPendingLink", f.Store.PutPendingLink(c, Alice, []byte("p"), shortTTL))
+		f.Advance(shortTTL + 300*time.Millisecond)
+		_, err := f.Store.TakePendingLink(c, Alice)
+		wantErr(t, "TakePendingLink after its TTL", err, store.ErrNotFound)
+	})
+	t.Run("sealed for its user under the current key", func(t *testing.T) {
+		keys := mustKeyring(t)
+		f, c := newFixture(t, keys), ctx(t)
+		noErr(t, "PutPendingLink", f.Store.PutPendingLink(c, Alice, []byte("refresh-canary"), longTTL))
+		other := f.Reopen(mustKeyring(t)) // a restart with an unrelated key
+		_, err := other.TakePendingLink(c, Alice)
+		wantErr(t, "TakePendingLink with the wrong key", err, store.ErrUnknownKeyID)
+	})
 }
 
 // RunDedupe checks inbound event dedupe.

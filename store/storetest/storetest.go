@@ -41,6 +41,7 @@ func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Crypto", func(t *testing.T) { RunCrypto(t, newFixture) })
 	t.Run("FlowSessions", func(t *testing.T) { RunFlowSessions(t, newFixture) })
 	t.Run("Nonces", func(t *testing.T) { RunNonces(t, newFixture) })
+	t.Run("PendingLinks", func(t *testing.T) { RunPendingLinks(t, newFixture) })
 	t.Run("Dedupe", func(t *testing.T) { RunDedupe(t, newFixture) })
 	t.Run("Preferences", func(t *testing.T) { RunPreferences(t, newFixture) })
 	t.Run("Sync", func(t *testing.T) { RunSync(t, newFixture) })
