@@ -6,7 +6,12 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crmbot/crmbot/bot"
+	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/internal/config"
@@ -65,6 +70,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	logger.Info("starting crmbot", "version", version, "addr", cfg.Addr, "public_url", cfg.PublicURL,
 		"dataverse", dv.URL, "record_types", len(catalog.ChatTypes()))
 
+	links := &bot.LinkService{
+		Store: st, PublicURL: cfg.PublicURL, Logger: logger,
+		App: crm.AppCredentials{AuthorityURL: dv.AuthorityURL, TenantID: dv.TenantID, ClientID: dv.ClientID,
+			ClientSecret: dv.ClientSecret, OrgURL: dv.URL},
+		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		Observe:    linkMetrics(srv.Registry),
+	}
+	if err := links.Init(); err != nil {
+		return err
+	}
+	(&linkweb.Handler{Links: links, Logger: logger}).Register(srv)
+	logger.Info("account linking", "redirect_uri", links.RedirectURI(), "authority", dv.AuthorityURL)
+
 	// One throttle registry for the process: a 429 pauses that principal for
 	// every caller acting as it (Dataverse limits are per user).
 	throttle := crm.NewThrottle()
@@ -75,4 +93,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// linkMetrics counts account-link outcomes: crmbot_link_outcomes_total{outcome}.
+func linkMetrics(reg prometheus.Registerer) func(bot.OutcomeKind) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "crmbot_link_outcomes_total",
+		Help: "Account-link sign-ins and codes by outcome (linked, code_required, mismatch, expired, refused, unavailable).",
+	}, []string{"outcome"})
+	reg.MustRegister(c)
+	return func(k bot.OutcomeKind) { c.WithLabelValues(k.String()).Inc() }
 }

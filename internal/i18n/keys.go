@@ -34,6 +34,31 @@ const (
 	LinkCodeInvalid Key = "link.code_invalid"
 	// LinkSignInFailed: the sign-in was cancelled or refused.
 	LinkSignInFailed Key = "link.sign_in_failed"
+	// LinkCodeUsage explains "/crm link CODE" when the code is missing.
+	LinkCodeUsage Key = "link.code_usage"
+	// LinkPromptExpires: the link works once, for {minutes} minutes.
+	LinkPromptExpires Key = "link.prompt_expires"
+	// LinkCodeWhy explains why a code is needed: {email} of the Dynamics user.
+	LinkCodeWhy Key = "link.code_why"
+	// LinkAuthoritySaid quotes the authority's error code: {error}.
+	LinkAuthoritySaid Key = "link.authority_said"
+	// LinkTryAgain: type {command} in {platform} to try again.
+	LinkTryAgain Key = "link.try_again"
+	// LinkUnavailable: Dynamics or the authority did not answer.
+	LinkUnavailable Key = "link.unavailable"
+)
+
+// Link pages (the browser side of linking).
+const (
+	LinkPageLinkedTitle      Key = "link.page_linked_title"
+	LinkPageFailedTitle      Key = "link.page_failed_title"
+	LinkPageCodeTitle        Key = "link.page_code_title"
+	LinkPageExpiredTitle     Key = "link.page_expired_title"
+	LinkPageUnavailableTitle Key = "link.page_unavailable_title"
+	LinkPageCodeLabel        Key = "link.page_code_label"
+	// LinkPageBackToChat: close the tab, back to {platform}.
+	LinkPageBackToChat Key = "link.page_back_to_chat"
+	LinkPageTagline    Key = "link.page_tagline"
 )
 
 // whoami.
@@ -46,6 +71,10 @@ const (
 	WhoAmIOrg Key = "whoami.org"
 	// WhoAmILinkedSince: {date}.
 	WhoAmILinkedSince Key = "whoami.linked_since"
+	// WhoAmIBroken: the link must be remade, {reason}.
+	WhoAmIBroken Key = "whoami.broken"
+	// WhoAmIUPN: the Microsoft account, {upn}.
+	WhoAmIUPN Key = "whoami.upn"
 )
 
 // Errors the user may see.
