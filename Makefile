@@ -31,10 +31,11 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## e2e: real clients no one here wrote, against our servers: the npm dynamics-web-api client against the
-## sandbox, headless Chromium on our web pages
+## sandbox, headless Chromium on our web pages and through account linking (screenshots in $$E2E_ARTIFACTS)
 e2e:
 	bash e2e/dataverse/run.sh
 	bash e2e/pages/run.sh
+	$(GO) test -tags e2e -count=1 -v ./e2e/link/
 
 ## bench: benchmarks whose figures the README reports (ratios measured side by side)
 bench:

@@ -86,7 +86,7 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (Identi
 	claims := jwt.MapClaims{}
 	_, err = jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		k, err := keys.Key(ctx, kid)
+		k, err := keys.Lookup(ctx, kid)
 		if err != nil {
 			return nil, err
 		}

@@ -659,3 +659,48 @@ func TestSecureCookieOverHTTPS(t *testing.T) {
 		t.Fatalf("authorize URL %s", loc)
 	}
 }
+
+func TestLinkCommands(t *testing.T) {
+	e := newEnv(t, embeddedStore)
+	ctx := context.Background()
+	req := teamsUser(chloeU)
+	run := func(name, args string) bot.Reply {
+		t.Helper()
+		r, ok, err := e.svc.LinkCommand(ctx, req, name, args, nil)
+		if err != nil || !ok {
+			t.Fatalf("%s %s: ok %v, %v", name, args, ok, err)
+		}
+		return r
+	}
+	if r := run("whoami", ""); !strings.Contains(r.Text(), "not linked") {
+		t.Fatalf("whoami unlinked: %q", r.Text())
+	}
+	r := run("link", "")
+	if !strings.HasPrefix(r.ButtonURL, e.botURL+bot.LinkStartPath) || r.ButtonLabel == "" || !strings.Contains(r.Text(), "10 minutes") {
+		t.Fatalf("link: %+v", r)
+	}
+	wantPage(t, newBrowser(t, chloeU.Email).open(r.ButtonURL), http.StatusOK, "Chloé Dubois")
+	r = run("WhoAmI", "")
+	for _, want := range []string{"Chloé Dubois", chloeU.Email, "Microsoft Teams user: 29:", "Organization: " + e.authority.URL, "Linked since"} {
+		if !strings.Contains(r.Text(), want) {
+			t.Fatalf("whoami lacks %q:\n%s", want, r.Text())
+		}
+	}
+	if r := run("link", "ABCD-EFGH"); !strings.Contains(r.Text(), "That code is wrong") {
+		t.Fatalf("link with a code and nothing pending: %q", r.Text())
+	}
+	if r := run("relink", ""); r.ButtonURL == "" {
+		t.Fatalf("relink: %+v", r)
+	}
+	req.Locale = "fr"
+	if r := run("unlink", ""); !strings.Contains(r.Text(), "Votre compte est délié") {
+		t.Fatalf("unlink: %q", r.Text())
+	}
+	e.notLinked(req.User)
+	if r := run("unlink", ""); !strings.Contains(r.Text(), "pas encore lié") {
+		t.Fatalf("unlink again: %q", r.Text())
+	}
+	if _, ok, _ := e.svc.LinkCommand(ctx, req, "leads", "", nil); ok {
+		t.Fatal("leads is not a link command")
+	}
+}

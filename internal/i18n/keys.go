@@ -71,7 +71,7 @@ const (
 	WhoAmIOrg Key = "whoami.org"
 	// WhoAmILinkedSince: {date}.
 	WhoAmILinkedSince Key = "whoami.linked_since"
-	// WhoAmIBroken: the link must be remade, {reason}.
+	// WhoAmIBroken: the link must be remade.
 	WhoAmIBroken Key = "whoami.broken"
 	// WhoAmIUPN: the Microsoft account, {upn}.
 	WhoAmIUPN Key = "whoami.upn"

@@ -72,9 +72,9 @@ func (s *Set) now() time.Time {
 	return time.Now()
 }
 
-// Key returns the key with id kid, fetching the set when it is missing,
+// Lookup returns the key with id kid, fetching the set when it is missing,
 // unknown or stale.
-func (s *Set) Key(ctx context.Context, kid string) (Key, error) {
+func (s *Set) Lookup(ctx context.Context, kid string) (Key, error) {
 	s.mu.Lock()
 	k, ok := s.keys[kid]
 	stale := s.keys == nil || s.now().Sub(s.fetched) > or(s.MaxAge, DefaultMaxAge)

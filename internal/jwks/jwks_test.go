@@ -64,9 +64,9 @@ func TestRolloverRateLimitAndSingleFetch(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			k, err := s.Key(ctx, "a")
+			k, err := s.Lookup(ctx, "a")
 			if err != nil || k.Public == nil || len(k.Endorsements) != 1 {
-				t.Errorf("Key(a) = %+v, %v", k, err)
+				t.Errorf("Lookup(a) = %+v, %v", k, err)
 			}
 		})
 	}
@@ -77,17 +77,17 @@ func TestRolloverRateLimitAndSingleFetch(t *testing.T) {
 	// A new key appears (rollover): the first unknown kid fetches again only
 	// after MinRefresh.
 	p.add(t, "b")
-	if _, err := s.Key(ctx, "b"); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("Key(b) right after a fetch: %v, want ErrUnknownKey (rate limited)", err)
+	if _, err := s.Lookup(ctx, "b"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("Lookup(b) right after a fetch: %v, want ErrUnknownKey (rate limited)", err)
 	}
 	mu.Lock()
 	now = now.Add(DefaultMinRefresh)
 	mu.Unlock()
-	if _, err := s.Key(ctx, "b"); err != nil {
-		t.Fatalf("Key(b) after MinRefresh: %v", err)
+	if _, err := s.Lookup(ctx, "b"); err != nil {
+		t.Fatalf("Lookup(b) after MinRefresh: %v", err)
 	}
-	if _, err := s.Key(ctx, "nope"); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("Key(nope): %v", err)
+	if _, err := s.Lookup(ctx, "nope"); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("Lookup(nope): %v", err)
 	}
 	if n := p.fetches.Load(); n != 2 {
 		t.Fatalf("%d fetches, want 2", n)
