@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -194,10 +195,24 @@ func (s *LinkService) Init() error {
 	if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
 		return fmt.Errorf("link service: public URL %q is not an absolute http(s) URL", s.PublicURL)
 	}
+	if pu.Scheme == "http" && !loopbackHost(pu.Hostname()) {
+		// Over plain HTTP the binding cookie cannot be Secure and the code
+		// travels in clear: only a machine talking to itself may do that.
+		return fmt.Errorf("CRMBOT_PUBLIC_URL: %s must be https:// (plain http is only for localhost)", s.PublicURL)
+	}
 	s.PublicURL = strings.TrimRight(s.PublicURL, "/")
 	s.verifier = &idTokenVerifier{authority: authorityOf(s.App), tenant: s.App.TenantID, clientID: s.App.ClientID,
 		client: s.client(), now: s.now}
 	return nil
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func authorityOf(a crm.AppCredentials) string {

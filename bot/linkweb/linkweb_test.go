@@ -704,3 +704,18 @@ func TestLinkCommands(t *testing.T) {
 		t.Fatal("leads is not a link command")
 	}
 }
+
+func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
+	st, err := embedded.New(embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u, ok := range map[string]bool{"http://localhost:3978": true, "http://127.0.0.1:8080": true, "http://[::1]:3978": true,
+		"https://bot.example.com": true, "http://bot.example.com": false, "http://10.0.0.5:3978": false, "ftp://x": false} {
+		svc := &bot.LinkService{Store: st, PublicURL: u,
+			App: crm.AppCredentials{TenantID: "organizations", ClientID: "c", OrgURL: "https://org.crm.dynamics.com"}}
+		if err := svc.Init(); (err == nil) != ok {
+			t.Errorf("public URL %s: Init error %v, want ok=%v", u, err, ok)
+		}
+	}
+}
