@@ -13,7 +13,8 @@ import (
 // unambiguous and stops an id from choosing a Cluster hash tag.
 type keyspace struct{ prefix string }
 
-// linksTag is the hash tag of every key a link step touches together.
+// linksTag is the hash tag of every key a link step touches together: one
+// slot of a Redis Cluster holds every link (links are few and small).
 const linksTag = "{links}"
 
 // link: a hash per linked chat user (see linkFields).
@@ -30,7 +31,8 @@ func (k keyspace) linkUser(key string) (store.ChatUser, error) {
 	return parseMember(m)
 }
 
-// linkPattern matches every link hash (for SCAN).
+// linkPattern matches every link hash (for SCAN; on a cluster, on each
+// master).
 func (k keyspace) linkPattern() string {
 	return globEscape(k.prefix+linksTag+":link:") + "*"
 }
@@ -93,8 +95,8 @@ func globEscape(s string) string {
 }
 
 // syncTag is the hash tag of one (org, record type): every key the fenced
-// commit touches shares it, so the commit is one Lua step on one slot (cluster-ready
-// keys; the client is single-node, see store/README.md).
+// commit touches shares it, so the commit is one Lua step on one slot of a
+// Redis Cluster, and each (org, record type) can land on its own node.
 func (k keyspace) syncTag(sk store.SyncKey) string {
 	return k.prefix + "{" + esc(sk.Org) + ":" + esc(sk.RecordType) + "}"
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -285,33 +286,95 @@ func (s *Store) markBroken(ctx context.Context, u store.ChatUser, reason string,
 
 // RotateKeys implements store.KeyRotator: SCAN the link hashes, re-seal each
 // with the current key, and write it back only if its version did not move
-// (a concurrent refresh wins; that link is then re-read).
+// (a concurrent refresh wins; that link is then re-read). On a cluster SCAN
+// sees one node only, so every master is scanned (linkKeys).
 func (s *Store) RotateKeys(ctx context.Context) (store.RotateReport, error) {
 	var rep store.RotateReport
-	iter := s.rdb.Scan(ctx, 0, s.ks.linkPattern(), 500).Iterator()
-	for iter.Next(ctx) {
-		u, err := s.ks.linkUser(iter.Val())
+	err := s.linkKeys(ctx, func(key string) error {
+		u, err := s.ks.linkUser(key)
 		if err != nil {
-			return rep, fmt.Errorf("rotate keys: %w", err)
+			return fmt.Errorf("rotate keys: %w", err)
 		}
 		res, err := s.rotateLink(ctx, u)
 		if err != nil {
-			return rep, fmt.Errorf("rotate keys: %w", err)
+			return fmt.Errorf("rotate keys: %w", err)
 		}
 		switch res {
 		case rotSkipped:
-			continue
+			return nil
 		case rotRewritten:
 			rep.Rewritten++
 		case rotBroken:
 			rep.Broken++
 		}
 		rep.Links++
+		return nil
+	})
+	return rep, err
+}
+
+// linkScanCount is the COUNT hint of the link SCANs.
+const linkScanCount = 500
+
+// linkKeys calls fn with the key of every link hash, one call at a time,
+// and stops at fn's first error. On a single Redis it follows one SCAN. On a
+// cluster it SCANs every master (all link keys share the {links} slot, but
+// while that slot migrates its keys sit on two masters) and skips a key
+// already seen. A resharding that moves the {links} slot during the scan can
+// hide a key from both scans (SCAN only promises keys present throughout):
+// rotate again after resharding.
+func (s *Store) linkKeys(ctx context.Context, fn func(key string) error) error {
+	c := s.cluster()
+	if c == nil {
+		iter := s.rdb.Scan(ctx, 0, s.ks.linkPattern(), linkScanCount).Iterator()
+		for iter.Next(ctx) {
+			if err := fn(iter.Val()); err != nil {
+				return err
+			}
+		}
+		return wrapErr("rotate keys", iter.Err())
 	}
-	if err := iter.Err(); err != nil {
-		return rep, wrapErr("rotate keys", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		seen     = map[string]bool{}
+		visitErr error // fn's error, which ends every scan
+	)
+	visit := func(key string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if visitErr != nil {
+			return false
+		}
+		if seen[key] {
+			return true
+		}
+		seen[key] = true
+		if visitErr = fn(key); visitErr != nil {
+			cancel()
+			return false
+		}
+		return true
 	}
-	return rep, nil
+	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		iter := m.Scan(ctx, 0, s.ks.linkPattern(), linkScanCount).Iterator()
+		for iter.Next(ctx) {
+			if !visit(iter.Val()) {
+				return nil
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("%s: %w", m.Options().Addr, err)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if visitErr != nil {
+		return visitErr
+	}
+	return wrapErr("rotate keys: scan links", err)
 }
 
 type rotation int
