@@ -35,6 +35,7 @@ fmt-check:
 e2e:
 	bash e2e/dataverse/run.sh
 	bash e2e/pages/run.sh
+	bash e2e/cards/run.sh
 	$(GO) test -tags e2e -count=1 -v ./e2e/link/
 
 ## bench: benchmarks whose figures the README reports (ratios measured side by side)

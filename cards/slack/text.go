@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	goslack "github.com/slack-go/slack"
+
+	"github.com/crmbot/crmbot/cards"
 )
 
 // Slack's limits (reference/slack.md, "Limits"), in characters (runes).
@@ -33,29 +35,10 @@ const (
 )
 
 // ellipsis marks a truncated text.
-const ellipsis = "…"
+const ellipsis = cards.Ellipsis
 
-// truncate cuts s to at most max runes, ending with "…" when cut. It counts
-// runes and never splits a UTF-8 sequence.
-func truncate(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	if max <= 0 {
-		return ""
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n == max-1 {
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	b.WriteString(ellipsis)
-	return b.String()
-}
+// truncate is cards.Truncate.
+func truncate(s string, max int) string { return cards.Truncate(s, max) }
 
 // escapeRune is the mrkdwn escape of one rune ("" when it needs none).
 func escapeRune(r rune) string {

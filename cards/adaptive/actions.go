@@ -1,0 +1,107 @@
+package adaptive
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"github.com/crmbot/crmbot/cards"
+)
+
+// defaultOpenLabel titles the Open in Dynamics button when the view gives no
+// label: the product's name needs no translation.
+const defaultOpenLabel = "Dynamics 365"
+
+// action renders one button (see the package doc for the mapping).
+func action(a cards.Action) (obj, error) {
+	if a.Label == "" {
+		return nil, fmt.Errorf("action %q: no label: %w", a.ID, ErrInvalid)
+	}
+	title := truncate(a.Label, maxActionTitle)
+	var o obj
+	switch {
+	case a.URL != "" && a.ID != "":
+		return nil, fmt.Errorf("action %q: both id and URL: %w", a.ID, ErrInvalid)
+	case a.URL != "":
+		if err := checkURL(a.URL); err != nil {
+			return nil, fmt.Errorf("action %q: %w", a.Label, err)
+		}
+		o = obj{{"type", "Action.OpenUrl"}, {"title", title}, {"url", a.URL}}
+	case a.ID == "":
+		return nil, fmt.Errorf("action %q: neither id nor URL: %w", a.Label, ErrInvalid)
+	case a.Dialog:
+		o = obj{{"type", "Action.Submit"}, {"title", title}, {"data", obj{
+			{"msteams", obj{{"type", "task/fetch"}}},
+			{"verb", a.ID},
+			{"value", a.Value},
+		}}}
+	default:
+		o = obj{{"type", "Action.Execute"}, {"title", title}, {"verb", a.ID}, {"data", obj{{"value", a.Value}}}}
+	}
+	switch a.Style {
+	case cards.StylePrimary:
+		o = o.set("style", "positive")
+	case cards.StyleDanger:
+		o = o.set("style", "destructive")
+	}
+	return o, nil
+}
+
+// checkURL accepts absolute http(s) URLs only: Teams opens nothing else.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("URL %s: not an absolute http(s) URL: %w", strconv.Quote(truncate(s, 80)), ErrInvalid)
+	}
+	return nil
+}
+
+// openAction is the "Open in Dynamics" button (nil when there is no URL).
+func openAction(rawURL, label string) *cards.Action {
+	if rawURL == "" {
+		return nil
+	}
+	if label == "" {
+		label = defaultOpenLabel
+	}
+	return &cards.Action{URL: rawURL, Label: label}
+}
+
+// actions renders buttons.
+func actions(as []cards.Action) ([]obj, error) {
+	out := make([]obj, 0, len(as))
+	for _, a := range as {
+		o, err := action(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// actionSet is an ActionSet element of rendered buttons.
+func actionSet(as []obj) obj {
+	return obj{{"type", "ActionSet"}, {"actions", as}}
+}
+
+// foot places a card's buttons, with open (may be nil) last: at the card's
+// foot when they fit in one row, else as ActionSets of MaxActions appended
+// to the body, so none is lost and the order holds.
+func foot(c *Card, as []cards.Action, open *cards.Action) error {
+	if open != nil {
+		as = append(as[:len(as):len(as)], *open)
+	}
+	rendered, err := actions(as)
+	if err != nil {
+		return err
+	}
+	if len(rendered) <= MaxActions {
+		c.actions = rendered
+		return nil
+	}
+	for start := 0; start < len(rendered); start += MaxActions {
+		c.body = append(c.body, actionSet(rendered[start:min(start+MaxActions, len(rendered))]))
+	}
+	return nil
+}
