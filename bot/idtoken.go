@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/internal/jwks"
 )
 
@@ -114,31 +115,11 @@ func (v *idTokenVerifier) verify(ctx context.Context, raw, nonce string) (Identi
 	if str("iss") != wantIss {
 		return Identity{}, fmt.Errorf("id token: issuer %q, want %q", str("iss"), wantIss)
 	}
-	if isGUID(v.tenant) && !strings.EqualFold(v.tenant, id.TenantID) {
+	if crm.IsGUID(v.tenant) && !strings.EqualFold(v.tenant, id.TenantID) {
 		return Identity{}, fmt.Errorf("id token: tenant %s is not the app's tenant %s", id.TenantID, v.tenant)
 	}
 	if nonce == "" || str("nonce") != nonce {
 		return Identity{}, errors.New("id token: nonce does not match this sign-in")
 	}
 	return id, nil
-}
-
-// isGUID reports whether s has the 8-4-4-4-12 hex shape.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

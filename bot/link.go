@@ -245,7 +245,7 @@ func (s *LinkService) Start(ctx context.Context, req LinkRequest) (LinkPrompt, e
 	if err := req.User.Validate(); err != nil {
 		return LinkPrompt{}, fmt.Errorf("start link: %w", err)
 	}
-	if req.User.Platform == store.PlatformTeams && !isGUID(req.AADObjectID) {
+	if req.User.Platform == store.PlatformTeams && !crm.IsGUID(req.AADObjectID) {
 		return LinkPrompt{}, fmt.Errorf("start link of %s: %w: a Teams user needs its aadObjectId", req.User, store.ErrInvalid)
 	}
 	st := linkState{User: req.User, AADObjectID: req.AADObjectID, Email: strings.TrimSpace(req.Email), Locale: req.Locale,

@@ -43,7 +43,7 @@ func SearchFilter(rt *RecordType, text string) Filter {
 // Web API: GET {set}?$select=…&$filter=_ownerid_value eq {userID} and (…)&$orderby=…
 // with Prefer: odata.maxpagesize, odata.include-annotations.
 func (c *Client) ListMy(ctx context.Context, rt *RecordType, userID, search string, pageSize int) (*Page, error) {
-	if !isGUID(userID) {
+	if !IsGUID(userID) {
 		return nil, fmt.Errorf("list my %s: %q is not a user id", rt.Name, userID)
 	}
 	filter, err := filterText(MyFilter(rt, userID, search))
@@ -100,7 +100,7 @@ func (c *Client) ListRelated(ctx context.Context, rt *RecordType, rel Related, i
 	if _, ok := lf.Targets[rt.Name]; !ok {
 		return nil, fmt.Errorf("list related %s: %s.%s cannot point at %s", rel.Name, rel.Type, rel.Lookup, rt.Name)
 	}
-	if !isGUID(id) {
+	if !IsGUID(id) {
 		return nil, fmt.Errorf("list related %s of %s: %q is not a record id", rel.Name, rt.Name, id)
 	}
 	filter, err := filterText(And(Eq(lf.ReadAttribute(), GUID(id)), raw(rel.Filter)))

@@ -202,7 +202,7 @@ func entityPath(set, id string) (string, error) {
 	if err := checkSet(set); err != nil {
 		return "", err
 	}
-	if !isGUID(id) {
+	if !IsGUID(id) {
 		return "", fmt.Errorf("crm: %q is not a record id (GUID)", id)
 	}
 	return set + "(" + strings.ToLower(id) + ")", nil
@@ -220,8 +220,8 @@ func checkSet(set string) error {
 	return nil
 }
 
-// isGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
+// IsGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

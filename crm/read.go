@@ -29,7 +29,7 @@ func (c *Client) WhoAmI(ctx context.Context) (WhoAmIResult, error) {
 	if err := json.Unmarshal(resp.body, &out); err != nil {
 		return WhoAmIResult{}, fmt.Errorf("who am i: decode response: %w", err)
 	}
-	if !isGUID(out.UserID) {
+	if !IsGUID(out.UserID) {
 		return WhoAmIResult{}, fmt.Errorf("who am i: response has no UserId")
 	}
 	return out, nil

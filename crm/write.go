@@ -34,7 +34,7 @@ func idFromEntityID(h string) (string, bool) {
 		return "", false
 	}
 	id := h[open+1 : close]
-	return id, isGUID(id)
+	return id, IsGUID(id)
 }
 
 // CreateReturning creates a record and returns it as stored (selectCols: the

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/crmbot/crmbot/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -42,19 +43,7 @@ func TestGolden(t *testing.T) {
 				}
 				got := pretty(t, c)
 				path := filepath.Join("testdata", name+"_"+lang+".golden.json")
-				if *update {
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./cards/adaptive -update)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s differs from the rendering (go test ./cards/adaptive -update rewrites it); got:\n%s", path, got)
-				}
+				golden.Check(t, path, got, *update, "./cards/adaptive")
 			})
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	goslack "github.com/slack-go/slack"
+
+	"github.com/crmbot/crmbot/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -60,19 +62,7 @@ func TestGolden(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				got := canonical(t, renderSample(t, s))
 				path := filepath.Join("testdata", name+".golden.json")
-				if *update {
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run go test ./cards/slack -update)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s differs from the rendering (run with -update if intended):\ngot:\n%s", path, got)
-				}
+				golden.Check(t, path, got, *update, "./cards/slack")
 			})
 		}
 	}

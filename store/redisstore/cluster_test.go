@@ -33,29 +33,7 @@ func TestCluster(t *testing.T) {
 
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T, keys *store.Keyring) storetest.Fixture {
-			s := openCluster(t, url, admin, keys)
-			return storetest.Fixture{
-				Store:   s,
-				Reopen:  func(k *store.Keyring) store.Store { return s.WithKeyring(k) },
-				Advance: time.Sleep, // real Redis: real time (TTLs are short)
-				WithDedupeWindow: func(w time.Duration) store.Store {
-					c := *s
-					so, err := newSyncOptions(0, w)
-					if err != nil {
-						t.Fatal(err)
-					}
-					c.opts, c.owned = so, false
-					return &c
-				},
-				CopySealedRefreshToken: func(from, to store.ChatUser) error {
-					ctx := context.Background()
-					v, err := s.rdb.HGet(ctx, s.ks.link(from), fRefresh).Result()
-					if err != nil {
-						return err
-					}
-					return s.rdb.HSet(ctx, s.ks.link(to), fRefresh, v).Err()
-				},
-			}
+			return conformanceFixture(t, openCluster(t, url, admin, keys))
 		})
 	})
 

@@ -2,52 +2,22 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/crmbot/crmbot/store"
+	"github.com/crmbot/crmbot/store/redisstore/redistest"
 	"github.com/crmbot/crmbot/store/storetest"
 )
 
-// redisURL is the Redis the tests use: REDIS_URL, else a local one.
-func redisURL() string {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379"
-}
-
-// testClient connects to the test Redis. With CI set, no Redis is a failure:
-// a suite that silently skips proves nothing.
-func testClient(t testing.TB) *redis.Client {
-	t.Helper()
-	o, err := redis.ParseURL(redisURL())
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	o.ContextTimeoutEnabled = true
-	o.MaxRetries = -1 // no transparent re-sends: see redisstore.New
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		msg := fmt.Sprintf("no Redis answers at %s (set REDIS_URL): %v", o.Addr, err)
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set: " + msg)
-		}
-		fmt.Fprintln(os.Stderr, "!!! SKIPPING the Redis store suite: "+msg)
-		t.Skip(msg)
-	}
-	return rdb
-}
+// The test Redis and key prefixes come from redistest: REDIS_URL or a local
+// Redis, a failure (not a skip) when CI is set, keys deleted after the test.
+func redisURL() string                                  { return redistest.URL() }
+func testClient(t testing.TB) *redis.Client             { return redistest.Client(t) }
+func testPrefix(t testing.TB, rdb *redis.Client) string { return redistest.Prefix(t, rdb) }
 
 // testStore returns a store under a random prefix, whose keys are deleted
 // when the test ends.
@@ -61,49 +31,38 @@ func testStore(t testing.TB, keys *store.Keyring) (*Store, *redis.Client) {
 	return s, rdb
 }
 
-// testPrefix returns a random key prefix whose keys (in rdb) are deleted
-// when the test ends.
-func testPrefix(t testing.TB, rdb *redis.Client) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "crmbot-test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := rdb.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, keys *store.Keyring) storetest.Fixture {
-		s, rdb := testStore(t, keys)
-		return storetest.Fixture{
-			Store:   s,
-			Reopen:  func(k *store.Keyring) store.Store { return s.WithKeyring(k) },
-			Advance: time.Sleep, // real Redis: real time (TTLs are short)
-			WithDedupeWindow: func(w time.Duration) store.Store {
-				c := *s
-				so, err := newSyncOptions(0, w)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.opts, c.owned = so, false
-				return &c
-			},
-			CopySealedRefreshToken: func(from, to store.ChatUser) error {
-				ctx := context.Background()
-				v, err := rdb.HGet(ctx, s.ks.link(from), fRefresh).Result()
-				if err != nil {
-					return err
-				}
-				return rdb.HSet(ctx, s.ks.link(to), fRefresh, v).Err()
-			},
-		}
+		s, _ := testStore(t, keys)
+		return conformanceFixture(t, s)
 	})
+}
+
+// conformanceFixture is the suite's fixture around s, on a single Redis or
+// a cluster.
+func conformanceFixture(t *testing.T, s *Store) storetest.Fixture {
+	return storetest.Fixture{
+		Store:   s,
+		Reopen:  func(k *store.Keyring) store.Store { return s.WithKeyring(k) },
+		Advance: time.Sleep, // real Redis: real time (TTLs are short)
+		WithDedupeWindow: func(w time.Duration) store.Store {
+			c := *s
+			so, err := newSyncOptions(0, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.opts, c.owned = so, false
+			return &c
+		},
+		CopySealedRefreshToken: func(from, to store.ChatUser) error {
+			ctx := context.Background()
+			v, err := s.rdb.HGet(ctx, s.ks.link(from), fRefresh).Result()
+			if err != nil {
+				return err
+			}
+			return s.rdb.HSet(ctx, s.ks.link(to), fRefresh, v).Err()
+		},
+	}
 }
 
 func TestUnreachableFailsFastWithUnavailable(t *testing.T) {
