@@ -58,7 +58,13 @@ type LinkRequest struct {
 	// Dynamics user's internalemailaddress the link is made at once;
 	// otherwise the browser shows a code the user types in chat.
 	Email string
+	// Resume is the command the user typed before they were linked; it is
+	// carried out (OnLinked) once the link is made. At most maxResume bytes.
+	Resume string
 }
+
+// maxResume bounds a kept command.
+const maxResume = 500
 
 // LinkPrompt is the one-time link to send to the user.
 type LinkPrompt struct {
@@ -135,6 +141,10 @@ type LinkService struct {
 	Now func() time.Time
 	// Observe, when set, counts each outcome (metrics).
 	Observe func(OutcomeKind)
+	// OnLinked, when set, runs after a link is made (in its own goroutine,
+	// with a fresh context): the core greets the user and carries out the
+	// command they typed before linking (resume, possibly empty).
+	OnLinked func(ctx context.Context, l store.Link, resume string)
 
 	verifier *idTokenVerifier
 }
@@ -148,6 +158,7 @@ type linkState struct {
 	Verifier    string         `json:"pkce"`    // PKCE code verifier
 	OIDCNonce   string         `json:"nonce"`   // id token nonce
 	Browser     string         `json:"browser"` // the cookie value binding the browser
+	Resume      string         `json:"resume,omitempty"`
 }
 
 // pendingLink is the sealed payload waiting for the one-time code.
@@ -160,6 +171,7 @@ type pendingLink struct {
 	Attempts int        `json:"n"`
 	Deadline time.Time  `json:"until"`
 	Locale   string     `json:"loc,omitempty"`
+	Resume   string     `json:"resume,omitempty"`
 }
 
 func (s *LinkService) log() *slog.Logger {
@@ -250,6 +262,9 @@ func (s *LinkService) Start(ctx context.Context, req LinkRequest) (LinkPrompt, e
 	}
 	st := linkState{User: req.User, AADObjectID: req.AADObjectID, Email: strings.TrimSpace(req.Email), Locale: req.Locale,
 		Verifier: oauth2.GenerateVerifier(), OIDCNonce: randomToken(), Browser: randomToken()}
+	if len(req.Resume) <= maxResume {
+		st.Resume = req.Resume
+	}
 	payload, err := json.Marshal(st)
 	if err != nil {
 		return LinkPrompt{}, err
@@ -418,12 +433,12 @@ func (s *LinkService) Complete(ctx context.Context, cb Callback) (out Outcome) {
 		}
 		return fail(OutcomeUnavailable, "Dataverse: "+err.Error())
 	}
-	link := store.Link{ChatUser: st.User, SystemUserID: me.id, EntraTenantID: id.TenantID, EntraObjectID: id.ObjectID,
+	link := store.Link{ChatUser: st.User, Locale: st.Locale, SystemUserID: me.id, EntraTenantID: id.TenantID, EntraObjectID: id.ObjectID,
 		UPN: id.PreferredUsername, Email: me.email, DisplayName: firstNonEmpty(me.name, id.Name, id.PreferredUsername)}
 	tokens := store.Tokens{RefreshToken: tok.RefreshToken, AccessToken: tok.AccessToken, AccessExpiry: tok.Expiry}
 	base.Email = me.email
 	if st.User.Platform == store.PlatformSlack && !sameEmail(me.email, st.Email) {
-		code, err := s.park(ctx, link, tokens, st.Locale)
+		code, err := s.park(ctx, link, tokens, st.Locale, st.Resume)
 		if err != nil {
 			return fail(OutcomeUnavailable, "store: "+err.Error())
 		}
@@ -437,6 +452,7 @@ func (s *LinkService) Complete(ctx context.Context, cb Callback) (out Outcome) {
 	link.LinkedAt = s.now()
 	o := base
 	o.Kind, o.Link = OutcomeLinked, link
+	s.linked(link, st.Resume)
 	return o
 }
 
@@ -466,11 +482,11 @@ func (s *LinkService) dynamicsUser(ctx context.Context, tok *oauth2.Token) (dyna
 
 // park keeps a sign-in whose Slack email did not match until the user
 // types its code in chat; it returns the code.
-func (s *LinkService) park(ctx context.Context, l store.Link, t store.Tokens, locale string) (string, error) {
+func (s *LinkService) park(ctx context.Context, l store.Link, t store.Tokens, locale, resume string) (string, error) {
 	code := newCode()
 	sum := sha256.Sum256([]byte(normalizeCode(code)))
 	p := pendingLink{Link: l, Refresh: t.RefreshToken, Access: t.AccessToken, Expiry: t.AccessExpiry,
-		CodeHash: sum[:], Deadline: s.now().Add(CodeTTL), Locale: locale}
+		CodeHash: sum[:], Deadline: s.now().Add(CodeTTL), Locale: locale, Resume: resume}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return "", err
@@ -523,7 +539,21 @@ func (s *LinkService) ConfirmCode(ctx context.Context, u store.ChatUser, code st
 		"systemuserid", p.Link.SystemUserID, "via", "code")
 	s.observe(OutcomeLinked)
 	p.Link.LinkedAt = s.now()
+	s.linked(p.Link, p.Resume)
 	return p.Link, nil
+}
+
+// linked runs OnLinked in the background: the browser's page or the
+// "link CODE" reply does not wait for the resumed command.
+func (s *LinkService) linked(l store.Link, resume string) {
+	if s.OnLinked == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		s.OnLinked(ctx, l, resume)
+	}()
 }
 
 func (s *LinkService) observe(k OutcomeKind) {

@@ -156,3 +156,30 @@ func (c *Client) SearchRecords(ctx context.Context, rt *RecordType, text string,
 	}
 	return out, nil
 }
+
+// CountMy counts userID's records of type rt as ListMy selects them
+// (Dataverse caps the count at 5000).
+//
+// Web API: GET {set}?$filter=…&$count=true with Prefer: odata.maxpagesize=1.
+func (c *Client) CountMy(ctx context.Context, rt *RecordType, userID, search string) (int, error) {
+	if !IsGUID(userID) {
+		return 0, fmt.Errorf("count my %s: %q is not a user id", rt.Name, userID)
+	}
+	filter, err := filterText(MyFilter(rt, userID, search))
+	if err != nil {
+		return 0, fmt.Errorf("count my %s: %w", rt.Name, err)
+	}
+	return c.Count(ctx, rt.EntitySet, filter)
+}
+
+// PageAt reads the page of records of type rt an @odata.nextLink names,
+// one kept from an earlier page (Page.NextLink) so a later request can go
+// on where a list stopped.
+//
+// Web API: GET {@odata.nextLink} with Prefer: odata.maxpagesize, odata.include-annotations.
+func (c *Client) PageAt(ctx context.Context, rt *RecordType, nextLink string, pageSize int) (*Page, error) {
+	if nextLink == "" {
+		return nil, fmt.Errorf("page of %s: no link", rt.Name)
+	}
+	return c.NextPage(ctx, &Page{NextLink: nextLink, idAttr: rt.ID, pageSize: pageSize})
+}

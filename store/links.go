@@ -46,6 +46,7 @@ type Link struct {
 	UPN           string    // preferred_username
 	Email         string    // Dynamics internalemailaddress
 	DisplayName   string    // for "linked as ..." messages
+	Locale        string    // the chat locale at linking: the language of notifications
 	LinkedAt      time.Time // when the link was made (or last remade)
 	Broken        bool      // the tokens are unusable; the user must relink
 	BrokenReason  string    // why, for the user and the logs (never a token)

@@ -199,9 +199,13 @@ func checkWritableState(e *entityInfo, old *record, in *input) error {
 	return nil
 }
 
-// apply writes in's values into r (a fresh or cloned record), keeping the
-// derived columns (fullname, owner, state pair, money base) consistent.
+// apply checks in's values against the column bounds (bounds.go), then writes
+// them into r (a fresh or cloned record), keeping the derived columns
+// (fullname, owner, state pair, money base) consistent.
 func (t *tx) apply(e *entityInfo, r *record, in *input, creating bool) error {
+	if err := checkBounds(e, in); err != nil {
+		return err
+	}
 	for k, v := range in.attrs {
 		if k == e.Key {
 			continue

@@ -155,7 +155,9 @@ func (sd *seeder) ago(maxDays int) time.Time {
 func (sd *seeder) description(i int) any {
 	switch {
 	case i%10 == 3:
-		return strings.Repeat(seedLongParagraph, 6) // 2–3 KB
+		// As long as Dataverse allows (2,000 characters, bounds.go): about 2 KB.
+		long := []rune(strings.Repeat(seedLongParagraph, 5))
+		return strings.TrimSpace(string(long[:2000]))
 	case i%5 == 1:
 		return nil
 	}

@@ -86,3 +86,195 @@ const (
 	// ErrorForbidden: Dynamics' security refused the action.
 	ErrorForbidden Key = "error.forbidden"
 )
+
+// The conversation core: commands, lists, details, forms, notifications.
+const (
+	// ActionBack: Back
+	ActionBack Key = "action.back"
+	// ActionCancel: Cancel
+	ActionCancel Key = "action.cancel"
+	// ActionCreate: Create
+	ActionCreate Key = "action.create"
+	// ActionEdit: Edit
+	ActionEdit Key = "action.edit"
+	// ActionNew: New {type}
+	ActionNew Key = "action.new"
+	// ActionOpenInDynamics: Open in Dynamics
+	ActionOpenInDynamics Key = "action.open_in_dynamics"
+	// ActionSave: Save
+	ActionSave Key = "action.save"
+	// ActionSettings: Notification settings
+	ActionSettings Key = "action.settings"
+	// ActionShowAll: Show all
+	ActionShowAll Key = "action.show_all"
+	// ActionView: View
+	ActionView Key = "action.view"
+	// ActionViewCreated: View the new {type}
+	ActionViewCreated Key = "action.view_created"
+	// CloseConfirm: {action} the {type} “{name}”? This can't be undone from chat.
+	CloseConfirm Key = "close.confirm"
+	// ClosedRecord: Done: {action}.
+	ClosedRecord Key = "close.done"
+	// CommandUnknown: I don't know the command “{command}”.
+	CommandUnknown Key = "command.unknown"
+	// CreatedRecord: {type} created
+	CreatedRecord Key = "record.created"
+	// SavedRecord: {type} saved
+	SavedRecord Key = "record.saved"
+	// ErrorBusy: Dynamics is busy and asked us to slow down. Please try again in a minute.
+	ErrorBusy Key = "error.busy"
+	// ErrorClosed: This {type} is closed: it can't be changed from chat any more.
+	ErrorClosed Key = "error.closed"
+	// ErrorNotFound: This record doesn't exist any more, or you can't see it.
+	ErrorNotFound Key = "error.not_found"
+	// ErrorStale: This button is out of date. Type the command again.
+	ErrorStale Key = "error.stale"
+	// FieldBadChoice: Choose one of the options.
+	FieldBadChoice Key = "field.bad_choice"
+	// FieldBadDate: Enter a valid date.
+	FieldBadDate Key = "field.bad_date"
+	// FieldBadEmail: Enter an email address like name@example.com.
+	FieldBadEmail Key = "field.bad_email"
+	// FieldBadLookup: Pick a record from the list.
+	FieldBadLookup Key = "field.bad_lookup"
+	// FieldBadNumber: Enter a number.
+	FieldBadNumber Key = "field.bad_number"
+	// FieldBadURL: Enter a web address like https://example.com.
+	FieldBadURL Key = "field.bad_url"
+	// FieldBadWholeNumber: Enter a whole number.
+	FieldBadWholeNumber Key = "field.bad_whole_number"
+	// FieldEndBeforeStart: The end must be after the start.
+	FieldEndBeforeStart Key = "field.end_before_start"
+	// FieldOutOfRange: Enter a value from {min} to {max}.
+	FieldOutOfRange Key = "field.out_of_range"
+	// FieldRequired: This field is required.
+	FieldRequired Key = "field.required"
+	// FieldStatus: Status
+	FieldStatus Key = "field.status"
+	// FieldStatusReason: Status reason
+	FieldStatusReason Key = "field.status_reason"
+	// FieldTooLarge: Enter {max} or less.
+	FieldTooLarge Key = "field.too_large"
+	// FieldTooLong: Use {max} characters at most (this has {count}).
+	FieldTooLong Key = "field.too_long"
+	// FieldTooSmall: Enter {min} or more.
+	FieldTooSmall Key = "field.too_small"
+	// FormConflict: Someone changed this {type} in Dynamics ({when}) since you opened the form. Your changes are still below: check them and save again to apply them over the new version.
+	FormConflict Key = "form.conflict"
+	// FormCreateTitle: New {type}
+	FormCreateTitle Key = "form.create_title"
+	// FormEditTitle: Edit {type}
+	FormEditTitle Key = "form.edit_title"
+	// FormDynamicsRefused: Dynamics refused the change: {message}
+	FormDynamicsRefused Key = "form.dynamics_refused"
+	// FormFixBelow: Dynamics refused a value: see below.
+	FormFixBelow Key = "form.fix_below"
+	// FormatDate: {month} {day}, {year}
+	FormatDate Key = "format.date"
+	// FormatDateTime: {date}, {time}
+	FormatDateTime Key = "format.datetime"
+	// FormatMonths: Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec
+	FormatMonths Key = "format.months"
+	// FormatTimeLayout: 3:04 PM
+	FormatTimeLayout Key = "format.time_layout"
+	// HelpTitle: crmbot: Dynamics 365 in chat
+	HelpTitle Key = "help.title"
+	// HelpIntro: Here is what you can ask:
+	HelpIntro Key = "help.intro"
+	// HelpList: • Your open records, searchable: {types} — for example “leads acme”.
+	HelpList Key = "help.list"
+	// HelpNew: • “new lead”, “new case”, … creates a record.
+	HelpNew Key = "help.new"
+	// HelpSearch: • “search <text>” looks across every record type.
+	HelpSearch Key = "help.search"
+	// HelpSettings: • “settings” chooses which notifications you get.
+	HelpSettings Key = "help.settings"
+	// HelpLink: • “link”, “unlink”, “whoami” manage your Dynamics link.
+	HelpLink Key = "help.link"
+	// LinkResumeLater: Once you're linked, I'll carry on with “{command}”.
+	LinkResumeLater Key = "link.resume_later"
+	// LinkTitle: Link your Dynamics account
+	LinkTitle Key = "link.title"
+	// ListEmpty: You have no open {type}.
+	ListEmpty Key = "list.empty"
+	// ListFirstN: The first {n} are shown.
+	ListFirstN Key = "list.first_n"
+	// ListNext: Next
+	ListNext Key = "list.next"
+	// ListPrev: Previous
+	ListPrev Key = "list.prev"
+	// ListNoMatch: Nothing matches “{search}”.
+	ListNoMatch Key = "list.no_match"
+	// ListRange: {from}–{to} of {total}
+	ListRange Key = "list.range"
+	// ListRangeOpen: {from}–{to}
+	ListRangeOpen Key = "list.range_open"
+	// ListSearchPlaceholder: Search {type}…
+	ListSearchPlaceholder Key = "list.search_placeholder"
+	// LookupHint: Type to search: {types}.
+	LookupHint Key = "lookup.hint"
+	// NewWhichType: What do you want to create?
+	NewWhichType Key = "new.which_type"
+	// NotifyAssignedNew: New {type} assigned to you
+	NotifyAssignedNew Key = "notify.assigned_new"
+	// NotifyAssignedNewBy: New {type} assigned to you by {by}
+	NotifyAssignedNewBy Key = "notify.assigned_new_by"
+	// NotifyAssignedExisting: {type} reassigned to you
+	NotifyAssignedExisting Key = "notify.assigned_existing"
+	// NotifyAssignedExistingBy: {type} reassigned to you by {by}
+	NotifyAssignedExistingBy Key = "notify.assigned_existing_by"
+	// NotifyUnassigned: This {type} is no longer yours (now: {owner})
+	NotifyUnassigned Key = "notify.unassigned"
+	// NotifyFooter: Type “settings” to choose your notifications.
+	NotifyFooter Key = "notify.footer"
+	// RecordNoName: (no name)
+	RecordNoName Key = "record.no_name"
+	// SearchPartial: Some record types couldn't be searched.
+	SearchPartial Key = "search.partial"
+	// SearchSummary: {n} found (at most {per} per type).
+	SearchSummary Key = "search.summary"
+	// SearchTitle: Search: {search}
+	SearchTitle Key = "search.title"
+	// SearchUsage: Type what to look for, for example “search contoso”.
+	SearchUsage Key = "search.usage"
+	// SettingsTitle: Notifications
+	SettingsTitle Key = "settings.title"
+	// SettingsIntro: Choose what crmbot tells you about and when.
+	SettingsIntro Key = "settings.intro"
+	// SettingsNotifyType: {type} assigned to me
+	SettingsNotifyType Key = "settings.notify_type"
+	// SettingsPreviousOwner: Tell me when a record of mine goes to someone else
+	SettingsPreviousOwner Key = "settings.previous_owner"
+	// SettingsDigest: One digest a day instead of each at once
+	SettingsDigest Key = "settings.digest"
+	// SettingsDigestHour: Digest time
+	SettingsDigestHour Key = "settings.digest_hour"
+	// SettingsTimeZone: Time zone
+	SettingsTimeZone Key = "settings.time_zone"
+	// SettingsTimeZoneHint: An IANA name such as Europe/Paris or America/New_York.
+	SettingsTimeZoneHint Key = "settings.time_zone_hint"
+	// SettingsBadTimeZone: Unknown time zone: use a name such as Europe/Paris.
+	SettingsBadTimeZone Key = "settings.bad_time_zone"
+	// SettingsSnooze: Pause notifications
+	SettingsSnooze Key = "settings.snooze"
+	// SettingsSnoozeOff: Don't pause
+	SettingsSnoozeOff Key = "settings.snooze_off"
+	// SettingsSnoozeHours: For {n} h
+	SettingsSnoozeHours Key = "settings.snooze_hours"
+	// SettingsSnoozeDays: For {n} day(s)
+	SettingsSnoozeDays Key = "settings.snooze_days"
+	// SettingsSnoozedUntil: Paused until {when}
+	SettingsSnoozedUntil Key = "settings.snoozed_until"
+	// SettingsChannel: Post to a channel instead of a direct message
+	SettingsChannel Key = "settings.channel"
+	// SettingsChannelHint: A channel id such as C0123456789 (crmbot must be in it); empty for direct messages.
+	SettingsChannelHint Key = "settings.channel_hint"
+	// SettingsBadChannel: That isn't a Slack channel id (it looks like C0123456789).
+	SettingsBadChannel Key = "settings.bad_channel"
+	// SettingsSaved: Your notification settings are saved.
+	SettingsSaved Key = "settings.saved"
+	// ValueNo: No
+	ValueNo Key = "value.no"
+	// ValueYes: Yes
+	ValueYes Key = "value.yes"
+)

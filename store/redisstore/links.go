@@ -21,6 +21,7 @@ const (
 	fUPN          = "upn"
 	fEmail        = "email"
 	fName         = "name"
+	fLocale       = "locale"
 	fLinkedAt     = "linked_at"     // unix milliseconds
 	fBroken       = "broken"        // "1" when broken
 	fBrokenReason = "broken_reason" // never a token
@@ -113,7 +114,7 @@ func (s *Store) readLink(ctx context.Context, u store.ChatUser) (store.Link, sto
 	}
 	l := store.Link{
 		ChatUser: u, SystemUserID: h[fSystemUser], EntraTenantID: h[fEntraTenant], EntraObjectID: h[fEntraObject],
-		UPN: h[fUPN], Email: h[fEmail], DisplayName: h[fName], LinkedAt: millis(h[fLinkedAt]),
+		UPN: h[fUPN], Email: h[fEmail], DisplayName: h[fName], Locale: h[fLocale], LinkedAt: millis(h[fLinkedAt]),
 		Broken: h[fBroken] == "1", BrokenReason: h[fBrokenReason], Version: ver,
 	}
 	st := store.SealedTokens{Refresh: h[fRefresh], Access: h[fAccess], AccessExpiry: millis(h[fAccessExpiry])}
@@ -171,7 +172,7 @@ func (s *Store) PutLink(ctx context.Context, l store.Link, t store.Tokens) (int6
 	u := l.ChatUser
 	fields := append([]any{
 		fSystemUser, l.SystemUserID, fEntraTenant, l.EntraTenantID, fEntraObject, l.EntraObjectID,
-		fUPN, l.UPN, fEmail, l.Email, fName, l.DisplayName, fLinkedAt, unixMilli(l.LinkedAt),
+		fUPN, l.UPN, fEmail, l.Email, fName, l.DisplayName, fLocale, l.Locale, fLinkedAt, unixMilli(l.LinkedAt),
 	}, tokenFields(sealed)...)
 	key, m := s.ks.link(u), member(u)
 	for range casRetries {

@@ -29,7 +29,7 @@ const (
 func linkOf(u store.ChatUser, sys string) store.Link {
 	return store.Link{
 		ChatUser: u, SystemUserID: sys, EntraTenantID: "tid-" + u.Tenant, EntraObjectID: "oid-" + u.UserID,
-		UPN: u.UserID + "@example.com", Email: u.UserID + "@example.com", DisplayName: "Name " + u.UserID,
+		UPN: u.UserID + "@example.com", Email: u.UserID + "@example.com", DisplayName: "Name " + u.UserID, Locale: "fr-FR",
 		LinkedAt: time.UnixMilli(1700000000123),
 	}
 }
