@@ -4,7 +4,7 @@ GOFLAGS   ?=
 PKGS      := ./...
 BENCHTIME ?= 1s
 
-.PHONY: all build run sandbox test vet fmt-check e2e bench clean
+.PHONY: all build run sandbox test vet fmt-check e2e bench pictures clean
 
 all: build
 
@@ -37,6 +37,13 @@ e2e:
 	bash e2e/pages/run.sh
 	bash e2e/cards/run.sh
 	$(GO) test -tags e2e -count=1 -v ./e2e/link/
+
+## pictures: the README's card pictures (docs/img): the conversation core driven through the demo org,
+## rendered as Block Kit and Adaptive Cards, drawn in headless Chromium
+pictures:
+	rm -rf /tmp/crmbot-showcase
+	$(GO) test -count=1 -run '^TestShowcase$$' ./bot -showcase=/tmp/crmbot-showcase
+	bash e2e/cards/render.sh docs/img /tmp/crmbot-showcase
 
 ## bench: benchmarks whose figures the README reports (ratios measured side by side)
 bench:

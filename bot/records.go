@@ -212,8 +212,10 @@ func (c *Core) field(s *session, f *crm.Field, rec *crm.Record) (cards.Field, bo
 	if f.Type == crm.TypeLookup {
 		if ref, ok := rec.Lookup(f.Name); ok && ref.ID != "" {
 			if t, ok := c.Catalog.Type(ref.Type); ok && t.Chat {
+				// Labelled with the record's name: a platform that shows
+				// the link as a button (Slack) says where it goes.
 				fld.Open = &cards.Action{ID: actOpen, Value: newParams("t", t.Name, "id", ref.ID).String(),
-					Label: s.t(i18n.ActionView, nil), Dialog: true}
+					Label: t.Icon + " " + v, Dialog: true}
 			}
 		}
 	}

@@ -8,7 +8,9 @@
 # golden files are what the renderer draws today (go test ./cards/adaptive), then
 # runs validate.mjs on cards/adaptive/testdata: AdaptiveCard.parse +
 # validateProperties(), and no property dropped on the way back. It exits with
-# the validator's status and prints every error.
+# the validator's status and prints every error. Last, render.sh draws every card
+# as a PNG (headless chromium, a few seconds) into $E2E_ARTIFACTS/cards
+# (default /tmp/e2e-artifacts/cards) and fails if one is missing or empty.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,7 +21,7 @@ command -v node >/dev/null || { echo "e2e/cards: node is not on PATH" >&2; exit 
 command -v npm >/dev/null || { echo "e2e/cards: npm is not on PATH" >&2; exit 2; }
 node -e 'const [M,m]=process.versions.node.split(".").map(Number); if (M<20||(M===20&&m<10)) { console.error(`e2e/cards: node ${process.versions.node} is too old (need >= 20.10)`); process.exit(2) }'
 
-echo "== npm ci (adaptivecards, pinned by package-lock.json)"
+echo "== npm ci (adaptivecards, markdown-it, puppeteer-core, pinned by package-lock.json)"
 (cd "$here" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
 
 # Stale golden files would validate yesterday's cards.
@@ -27,5 +29,7 @@ echo "== go test ./cards/adaptive (golden files up to date)"
 (cd "$root" && go test -count=1 ./cards/adaptive)
 
 echo "== node validate.mjs cards/adaptive/testdata"
-cd "$here"
-env -u NODE_OPTIONS node validate.mjs "$root/cards/adaptive/testdata"
+(cd "$here" && env -u NODE_OPTIONS node validate.mjs "$root/cards/adaptive/testdata")
+
+echo "== render.sh (pictures of the cards)"
+bash "$here/render.sh" "${E2E_ARTIFACTS:-/tmp/e2e-artifacts}/cards"
