@@ -16,6 +16,7 @@ import (
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/store"
 )
 
 // sandboxPrefix is where the embedded sandbox is mounted when no Dynamics is configured.
@@ -86,6 +87,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// One throttle registry for the process: a 429 pauses that principal for
 	// every caller acting as it (Dataverse limits are per user).
 	throttle := crm.NewThrottle()
+
+	// The conversation core. The Slack and Teams adapters (next issues) hand
+	// it their requests and register their Senders; until then it is built
+	// and checked here so the wiring is ready, and a user who links gets the
+	// command they typed carried out (OnLinked).
+	core := &bot.Core{
+		Store: st, Links: links, OrgURL: dv.URL, Catalog: catalog, Throttle: throttle, Logger: logger,
+		Tokens: &bot.UserTokens{Store: st, App: links.App, HTTPClient: links.HTTPClient, Logger: logger},
+		ClientOptions: []crm.Option{crm.WithLogger(logger), crm.WithObserver(srv.DataverseMetrics())},
+		Senders: map[string]bot.Sender{},
+	}
+	if err := core.Init(); err != nil {
+		return err
+	}
+	links.OnLinked = func(ctx context.Context, l store.Link, resume string) {
+		if err := core.Resume(ctx, l, resume); err != nil {
+			logger.Warn("could not greet a newly linked user", "chat_user", l.ChatUser.String(), "error", err)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { checkDataverse(ctx, srv, dv, catalog, throttle, logger) })
