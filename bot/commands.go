@@ -216,7 +216,11 @@ func (c *Core) action(ctx context.Context, s *session) (Response, error) {
 			return fail(userErr(i18n.ErrorStale, nil))
 		}
 		if !needsForm(a) {
-			return Response{View: c.confirmClose(ctx, s, rt, id, a, p), Surface: SurfaceReplace}, nil
+			cf, err := c.confirmClose(ctx, s, rt, id, a, p)
+			if err != nil {
+				return fail(err)
+			}
+			return Response{View: cf, Surface: SurfaceReplace}, nil
 		}
 		f, err := c.closeForm(ctx, s, rt, id, a, p.get("o"), nil, "")
 		if err != nil {
@@ -240,22 +244,27 @@ func (c *Core) action(ctx context.Context, s *session) (Response, error) {
 }
 
 // confirmClose asks before a closing action that has no form (complete,
-// cancel an activity). Cancelling the question shows the record again.
-func (c *Core) confirmClose(ctx context.Context, s *session, rt *crm.RecordType, id string, a *crm.ClosingAction, p params) *cards.Confirmation {
-	name := ""
-	if rec, err := s.crm.GetRecord(ctx, rt, id, rt.PrimaryName); err == nil {
-		name = c.recordName(s, rt, rec)
+// cancel an activity). Cancelling the question shows the record again. A
+// record closed meanwhile (a stale card) is said to be closed.
+func (c *Core) confirmClose(ctx context.Context, s *session, rt *crm.RecordType, id string, a *crm.ClosingAction, p params) (*cards.Confirmation, error) {
+	rec, err := s.crm.GetRecord(ctx, rt, id, rt.PrimaryName)
+	if err != nil {
+		return nil, err
 	}
+	if code, ok := rec.Int("statecode"); ok && !rt.IsOpen(code) {
+		return nil, userErr(i18n.ErrorClosed, i18n.Args{"type": strings.ToLower(rt.Label.In(s.lang))})
+	}
+	name := c.recordName(s, rt, rec)
 	style := cards.StylePrimary
 	if a.State != winState(rt) {
 		style = cards.StyleDanger
 	}
 	return &cards.Confirmation{
 		Title:   a.Label.In(s.lang),
-		Text:    []string{s.t(i18n.CloseConfirm, i18n.Args{"action": strings.ToLower(a.Label.In(s.lang)), "type": strings.ToLower(rt.Label.In(s.lang)), "name": name})},
+		Text:    []string{s.t(i18n.CloseConfirm, i18n.Args{"action": a.Label.In(s.lang), "type": strings.ToLower(rt.Label.In(s.lang)), "name": name})},
 		Confirm: cards.Action{ID: actConfirm, Value: p.String(), Label: a.Label.In(s.lang), Style: style},
 		Cancel:  cards.Action{ID: actBack, Value: newParams("t", rt.Name, "id", id, "o", p.get("o")).String(), Label: s.t(i18n.ActionBack, nil)},
-	}
+	}, nil
 }
 
 // originView is the card an action came from, read again: a notification

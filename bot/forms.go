@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"net/mail"
 	"net/url"
@@ -156,8 +157,38 @@ func (c *Core) editForm(ctx context.Context, s *session, rt *crm.RecordType, id,
 		fld, _ := rt.Field(f.Inputs[i].Name)
 		f.Inputs[i].Value, f.Inputs[i].ValueLabel = c.prefill(s, fld, rec)
 	}
-	f.State = newParams("t", rt.Name, "id", id, "e", rec.ETag, "o", origin).String()
+	f.State = newParams("t", rt.Name, "id", id, "e", rec.ETag, "o", origin, "h", baseline(f.Inputs)).String()
 	return f, nil
+}
+
+// baseline fingerprints a form's pre-filled values (six hex digits an
+// input), so that a submission tells the inputs the user changed from the
+// ones they left alone.
+func baseline(inputs []cards.Input) string {
+	var b strings.Builder
+	for _, in := range inputs {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(strings.TrimSpace(in.Value)))
+		fmt.Fprintf(&b, "%06x", h.Sum32()&0xffffff)
+	}
+	return b.String()
+}
+
+// touched reports the inputs whose submitted value differs from the
+// baseline the form was filled with; without a usable baseline, all.
+func touched(inputs []cards.Input, values map[string]string, base string) map[string]bool {
+	out := map[string]bool{}
+	fresh := make([]cards.Input, len(inputs))
+	for i, in := range inputs {
+		fresh[i] = cards.Input{Value: values[in.Name]}
+	}
+	now := baseline(fresh)
+	for i, in := range inputs {
+		if len(base) != len(now) || base[6*i:6*i+6] != now[6*i:6*i+6] {
+			out[in.Name] = true
+		}
+	}
+	return out
 }
 
 // createForm is the empty form of a new record. Its state carries the
@@ -553,6 +584,28 @@ func (c *Core) submitEdit(ctx context.Context, s *session, rt *crm.RecordType, p
 		f.State = p.with("e", etag).String()
 		return Response{View: f, Surface: SurfaceDialog}, nil
 	}
+	// conflict shows the form again over the record's new version: the
+	// inputs the user changed keep their values, the others show the new
+	// ones, so that saving again doesn't undo someone else's change.
+	conflict := func(now *crm.Record) (Response, error) {
+		f := c.recordForm(s, rt, rt.Edit, formEdit)
+		f.Title = s.t(i18n.FormEditTitle, i18n.Args{"type": rt.Label.In(s.lang)})
+		f.SubmitLabel = s.t(i18n.ActionSave, nil)
+		f.Intro = c.recordName(s, rt, now)
+		f.Error = c.conflictMessage(s, rt, now)
+		mine := touched(f.Inputs, s.req.Values, p.get("h"))
+		vals := map[string]string{}
+		for i := range f.Inputs {
+			fld, _ := rt.Field(f.Inputs[i].Name)
+			f.Inputs[i].Value, f.Inputs[i].ValueLabel = c.prefill(s, fld, now)
+			if mine[f.Inputs[i].Name] {
+				vals[f.Inputs[i].Name] = s.req.Values[f.Inputs[i].Name]
+			}
+		}
+		f.State = p.with("e", now.ETag).with("h", baseline(f.Inputs)).String()
+		c.refill(ctx, s, f, vals)
+		return Response{View: f, Surface: SurfaceDialog}, nil
+	}
 	if errs.any() {
 		return reshow(p.get("e"), errs.form, errs.fields)
 	}
@@ -567,7 +620,7 @@ func (c *Core) submitEdit(ctx context.Context, s *session, rt *crm.RecordType, p
 		return reshow(cur.ETag, s.t(i18n.ErrorClosed, i18n.Args{"type": strings.ToLower(rt.Label.In(s.lang))}), nil)
 	}
 	if p.get("e") != "" && cur.ETag != p.get("e") {
-		return reshow(cur.ETag, c.conflictMessage(s, rt, cur), nil)
+		return conflict(cur)
 	}
 	diff := c.changed(s, rt, vals, cur)
 	if len(diff) > 0 {
@@ -577,11 +630,11 @@ func (c *Core) submitEdit(ctx context.Context, s *session, rt *crm.RecordType, p
 		}
 		err = s.crm.Update(ctx, rt.EntitySet, id, cur.ETag, body)
 		if errors.Is(err, crm.ErrConflict) {
-			now, gerr := s.crm.GetRecord(ctx, rt, id, rt.PrimaryName, "modifiedon")
+			now, gerr := s.crm.GetRecord(ctx, rt, id, append(slices.Clone(rt.Edit), "modifiedon")...)
 			if gerr != nil {
 				return Response{Surface: SurfaceDialog}, gerr
 			}
-			return reshow(now.ETag, c.conflictMessage(s, rt, now), nil)
+			return conflict(now)
 		}
 		if err != nil {
 			if fe, ok := c.dynamicsFieldError(s, err, s.req.Values); ok {
@@ -705,6 +758,19 @@ func (c *Core) submitClose(ctx context.Context, s *session, rt *crm.RecordType, 
 // runClose carries out a closing action and answers the record's new
 // state; Dynamics' refusals show on the form (or the card).
 func (c *Core) runClose(ctx context.Context, s *session, rt *crm.RecordType, id string, a *crm.ClosingAction, status int, values map[string]any, origin string, surface Surface) (Response, error) {
+	// A record closed since the card or form was shown (by another action,
+	// in Dynamics) is not closed again another way; the same action twice
+	// (a double click) is done.
+	rec, err := s.crm.GetRecord(ctx, rt, id, rt.PrimaryName)
+	if err != nil {
+		return Response{Surface: surface}, err
+	}
+	if code, ok := rec.Int("statecode"); ok && !rt.IsOpen(code) {
+		if code == a.State {
+			return c.afterChange(ctx, s, rt, id, origin, s.t(i18n.ClosedRecord, i18n.Args{"action": a.Label.In(s.lang)}))
+		}
+		return Response{Surface: surface}, userErr(i18n.ErrorClosed, i18n.Args{"type": strings.ToLower(rt.Label.In(s.lang))})
+	}
 	created, err := s.crm.Close(ctx, rt, id, a, status, values)
 	if err != nil {
 		// A retried SetState may find its first attempt applied; an

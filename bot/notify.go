@@ -117,7 +117,7 @@ func (c *Core) notificationView(ctx context.Context, s *session, rt *crm.RecordT
 		return nil, err
 	}
 	typ := rt.Label.In(s.lang)
-	args := i18n.Args{"type": typ, "by": by}
+	args := i18n.Args{"type": typeInSentence(typ, s.lang), "by": by}
 	var key i18n.Key
 	origin := originNotifyNew
 	switch {
@@ -165,4 +165,13 @@ func (c *Core) notificationView(ctx context.Context, s *session, rt *crm.RecordT
 		n.Actions = append(n.Actions, c.recordActions(s, rt, rec, origin)...)
 	}
 	return n, nil
+}
+
+// typeInSentence is a record type's label inside an English sentence
+// ("New lead assigned to you"); other languages' templates quote it as is.
+func typeInSentence(label, lang string) string {
+	if lang == "en" {
+		return strings.ToLower(label)
+	}
+	return label
 }

@@ -122,15 +122,22 @@ func (c *Client) ListRelated(ctx context.Context, rt *RecordType, rel Related, i
 // records of rt whose search columns (primary name first) contain text,
 // ordered by primary name. Empty text lists the first ones.
 //
-// Web API: GET {set}?$select={id},{primary name}&$filter=(contains(…) or …) and statecode eq 0
+// Web API: GET {set}?$select={id},{primary name}&$filter=(contains(…) or …) and (statecode eq <an open state> or …)
 // &$orderby={primary name} with Prefer: odata.maxpagesize={top}.
 func (c *Client) SearchRecords(ctx context.Context, rt *RecordType, text string, top int) ([]Ref, error) {
 	if top <= 0 {
 		top = 25
 	}
 	var active Filter
-	if len(rt.States) > 0 && rt.IsOpen(0) {
-		active = Eq("statecode", 0)
+	if len(rt.States) > 0 {
+		// Every open state: a new appointment is Scheduled (3), not Open (0).
+		var open []Filter
+		for _, st := range rt.States {
+			if st.Open {
+				open = append(open, Eq("statecode", st.Value))
+			}
+		}
+		active = Or(open...)
 	} else if f, ok := rt.Field("isdisabled"); ok && f.Type == TypeBool {
 		active = Eq("isdisabled", false)
 	}
