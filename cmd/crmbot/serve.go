@@ -94,9 +94,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// command they typed carried out (OnLinked).
 	core := &bot.Core{
 		Store: st, Links: links, OrgURL: dv.URL, Catalog: catalog, Throttle: throttle, Logger: logger,
-		Tokens: &bot.UserTokens{Store: st, App: links.App, HTTPClient: links.HTTPClient, Logger: logger},
+		Tokens:        &bot.UserTokens{Store: st, App: links.App, HTTPClient: links.HTTPClient, Logger: logger},
 		ClientOptions: []crm.Option{crm.WithLogger(logger), crm.WithObserver(srv.DataverseMetrics())},
-		Senders: map[string]bot.Sender{},
+		Senders:       map[string]bot.Sender{},
 	}
 	if err := core.Init(); err != nil {
 		return err
