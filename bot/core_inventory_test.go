@@ -405,7 +405,7 @@ func TestInventoryCreate(t *testing.T) {
 					}
 				case in.Error != "":
 					t.Errorf("unexpected error on %s: %q", in.Name, in.Error)
-				case in.Value != missing[in.Name]:
+				case !sameValue(in, missing[in.Name]):
 					t.Errorf("input %s not kept: %q, want %q", in.Name, in.Value, missing[in.Name])
 				case in.Kind == cards.InputLookup && in.Value != "" && in.ValueLabel == "":
 					t.Errorf("lookup %s kept without its label", in.Name)
@@ -677,7 +677,7 @@ func TestInventoryCreateErrors(t *testing.T) {
 				t.Fatalf("400: done=%v error %q", r.Done, bf.Error)
 			}
 			for _, in := range bf.Inputs {
-				if want := set[in.Name]; in.Value != want {
+				if want := set[in.Name]; !sameValue(in, want) {
 					t.Errorf("400 lost %s: %q, want %q", in.Name, in.Value, want)
 				}
 			}
@@ -701,4 +701,18 @@ func TestInventoryCreateErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameValue: an input shows the value the user sent (a date-time may come
+// back in the canonical RFC 3339 form of the same instant).
+func sameValue(in cards.Input, sent string) bool {
+	if in.Value == sent {
+		return true
+	}
+	if in.Kind != cards.InputDateTime {
+		return false
+	}
+	got, err1 := time.Parse(time.RFC3339, in.Value)
+	want, err2 := time.ParseInLocation("2006-01-02T15:04", sent, time.UTC)
+	return err1 == nil && err2 == nil && got.Equal(want)
 }

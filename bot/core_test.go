@@ -10,6 +10,8 @@ import (
 
 	"github.com/crmbot/crmbot/bot"
 	"github.com/crmbot/crmbot/cards"
+	"github.com/crmbot/crmbot/cards/adaptive"
+	slackcards "github.com/crmbot/crmbot/cards/slack"
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/store"
@@ -126,7 +128,29 @@ func (p *person) do(req bot.Request) bot.Response {
 	if resp.View == nil {
 		p.w.t.Fatalf("Handle(%+v): no view", req)
 	}
+	renderBoth(p.w.t, resp.View)
+	if resp.Refresh != nil {
+		renderBoth(p.w.t, resp.Refresh)
+	}
 	return resp
+}
+
+// renderBoth renders a view as Block Kit (a modal for a form) and as an
+// Adaptive Card: every view of every conversation must fit both platforms.
+func renderBoth(t *testing.T, v cards.View) {
+	t.Helper()
+	if _, err := adaptive.Render(v, adaptive.Options{}); err != nil {
+		t.Fatalf("Adaptive Card of %T: %v", v, err)
+	}
+	var err error
+	if f, ok := v.(*cards.Form); ok {
+		_, err = slackcards.Modal(f, slackcards.Options{})
+	} else {
+		_, err = slackcards.Blocks(v, slackcards.Options{})
+	}
+	if err != nil {
+		t.Fatalf("Block Kit of %T: %v", v, err)
+	}
 }
 
 func (p *person) command(text string) bot.Response {

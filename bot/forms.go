@@ -286,6 +286,22 @@ func (c *Core) refill(ctx context.Context, s *session, f *cards.Form, values map
 			continue
 		}
 		in.Value, in.ValueLabel = v, ""
+		if (in.Kind == cards.InputNumber || in.Kind == cards.InputMoney) && v != "" {
+			// Both platforms' number inputs hold numbers only: a value that
+			// is none (a hand-made request) cannot be shown again.
+			if _, err := strconv.ParseFloat(normalizeNumber(strings.TrimSpace(v), s.lang), 64); err != nil {
+				in.Value = ""
+			} else {
+				in.Value = normalizeNumber(strings.TrimSpace(v), s.lang)
+			}
+		}
+		if in.Kind == cards.InputDateTime && v != "" {
+			// Back in the canonical form (RFC 3339 in the user's zone),
+			// whichever platform's form the value came from.
+			if t, ok := parseDateTimeIn(strings.TrimSpace(v), s.tz); ok {
+				in.Value = t.In(s.tz).Format(time.RFC3339)
+			}
+		}
 		if in.Kind == cards.InputLookup && v != "" {
 			if typ, id, ok := strings.Cut(v, ":"); ok && crm.IsGUID(id) {
 				if t, ok := c.Catalog.Type(typ); ok {

@@ -450,8 +450,8 @@ func TestLimitsErrors(t *testing.T) {
 			_, err := Modal(f, Options{})
 			return err
 		}, ErrTooLarge},
-		"pre-filled value over max length": {func() error {
-			_, err := Modal(&cards.Form{ID: "f", Inputs: []cards.Input{{Name: "a", MaxLength: 10, Value: long("x", 11)}}}, Options{})
+		"pre-filled value over Slack's text input limit": {func() error {
+			_, err := Modal(&cards.Form{ID: "f", Inputs: []cards.Input{{Name: "a", MaxLength: 10, Value: long("x", MaxTextInput+1)}}}, Options{})
 			return err
 		}, ErrTooLarge},
 		"option value 151": {func() error {
@@ -495,6 +495,16 @@ func TestLimitsErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a value over the field's max length is shown again to be shortened", func(t *testing.T) {
+		m, err := Modal(&cards.Form{ID: "f", Inputs: []cards.Input{{Name: "a", MaxLength: 10, Value: long("x", 11), Error: "too long"}}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		el := m.Blocks.BlockSet[0].(*goslack.InputBlock).Element.(*goslack.PlainTextInputBlockElement)
+		if el.InitialValue != long("x", 11) || el.MaxLength != 11 {
+			t.Errorf("initial %q max %d", el.InitialValue, el.MaxLength)
+		}
+	})
 	t.Run("state 3000 OK", func(t *testing.T) {
 		f := oversizedForm()
 		if _, err := Modal(f, Options{}); err != nil {

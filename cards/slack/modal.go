@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	goslack "github.com/slack-go/slack"
 
@@ -151,6 +152,12 @@ func element(in cards.Input) (goslack.BlockElement, error) {
 		max := MaxTextInput
 		if in.MaxLength > 0 && in.MaxLength < max {
 			max = in.MaxLength
+		}
+		// A value over the field's limit is the user's own input shown
+		// again with its error ("use 200 characters at most"): let Slack
+		// hold it so they can shorten it; the core checks the length again.
+		if n := utf8.RuneCountInString(in.Value); n > max && n <= MaxTextInput {
+			max = n
 		}
 		// A pre-filled value is the record's data: cutting it would save
 		// the cut, so refuse instead.
