@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/crmbot/crmbot/cards"
 	"github.com/crmbot/crmbot/crm"
@@ -105,13 +104,7 @@ func (c *Core) typeChooser(s *session, word string) *cards.Message {
 func (c *Core) searchAll(ctx context.Context, s *session, text string) (*cards.List, error) {
 	text = truncateRunes(strings.TrimSpace(text), maxSearch)
 	types := c.Catalog.ChatTypes()
-	found := make([][]crm.Ref, len(types))
-	errs := make([]error, len(types))
-	var wg sync.WaitGroup
-	for i, rt := range types {
-		wg.Go(func() { found[i], errs[i] = s.crm.SearchRecords(ctx, rt, text, searchPerType) })
-	}
-	wg.Wait()
+	found, errs := searchTypes(ctx, s, types, text, searchPerType)
 	l := &cards.List{Title: s.t(i18n.SearchTitle, i18n.Args{"search": text}),
 		Empty: s.t(i18n.ListNoMatch, i18n.Args{"search": text})}
 	n, failed := 0, 0

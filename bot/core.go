@@ -197,8 +197,7 @@ func (s *session) t(k i18n.Key, args i18n.Args) string { return s.loc.T(k, args)
 func (c *Core) Handle(ctx context.Context, req Request) (Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	loc := c.Messages.For(req.Locale)
-	s := &session{req: req, loc: loc, lang: loc.Lang(), tz: time.UTC}
+	s := c.newSession(req)
 
 	// Commands that need no link.
 	if req.Kind == KindCommand {
@@ -218,14 +217,11 @@ func (c *Core) Handle(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return c.fail(s, err)
 	}
-	s.link = link
-	if prefs, err := c.Store.GetPreferences(ctx, req.User); err == nil && prefs.TimeZone != "" {
-		if tz, err := time.LoadLocation(prefs.TimeZone); err == nil {
-			s.tz = tz
-		}
-	}
-	s.crm, err = c.client(req.User, link)
+	prefs, err := c.Store.GetPreferences(ctx, req.User)
 	if err != nil {
+		prefs = store.DefaultPreferences() // the time zone only: UTC
+	}
+	if err := c.attach(s, link, prefs); err != nil {
 		return c.fail(s, err)
 	}
 
@@ -244,6 +240,23 @@ func (c *Core) Handle(ctx context.Context, req Request) (Response, error) {
 		return c.failIn(ctx, s, err, resp.Surface)
 	}
 	return resp, nil
+}
+
+// newSession starts a request's context: the user's language, UTC until
+// their preferences are known.
+func (c *Core) newSession(req Request) *session {
+	loc := c.Messages.For(req.Locale)
+	return &session{req: req, loc: loc, lang: loc.Lang(), tz: time.UTC}
+}
+
+// attach gives a session the user's link, time zone and Dynamics client.
+func (c *Core) attach(s *session, link store.Link, prefs store.Preferences) error {
+	cl, err := c.client(s.req.User, link)
+	if err != nil {
+		return err
+	}
+	s.link, s.tz, s.crm = link, prefsZone(prefs), cl
+	return nil
 }
 
 // client is the user's Dynamics client (delegated token, shared throttle).

@@ -91,19 +91,12 @@ type person struct {
 	locale string
 }
 
-// linked signs a demo user in through the sandbox and links them.
+// linked signs a demo user in through the sandbox and links them to a
+// Slack user of their own.
 func (w *world) linked(email, locale string) *person {
 	w.t.Helper()
-	a := &authority{sb: w.sb, srv: w.srv}
 	du := demoUser(w.t, email)
-	u := store.ChatUser{Platform: store.PlatformSlack, Tenant: "T0DEMO", UserID: "U" + strings.ToUpper(du.FirstName[:2]) + "X"}
-	tok := a.signIn(w.t, email)
-	if _, err := w.st.PutLink(ctxT(w.t), store.Link{ChatUser: u, SystemUserID: du.ID, EntraTenantID: w.sb.Options().TenantID,
-		EntraObjectID: du.ObjectID, UPN: du.Email, Email: du.Email, DisplayName: du.FullName(), Locale: locale},
-		store.Tokens{RefreshToken: tok.RefreshToken, AccessToken: tok.AccessToken, AccessExpiry: tok.Expiry}); err != nil {
-		w.t.Fatal(err)
-	}
-	return &person{w: w, u: u, demo: du, locale: locale}
+	return w.linkedUser(store.ChatUser{Platform: store.PlatformSlack, Tenant: "T0DEMO", UserID: "U" + strings.ToUpper(du.FirstName[:2]) + "X"}, email, locale)
 }
 
 func (w *world) as(p *person) sandbox.Principal { return sandbox.Principal{UserID: p.demo.ID} }

@@ -149,10 +149,8 @@ func (c *Core) editForm(ctx context.Context, s *session, rt *crm.RecordType, id,
 	if code, ok := rec.Int("statecode"); ok && !rt.IsOpen(code) {
 		return nil, userErr(i18n.ErrorClosed, i18n.Args{"type": strings.ToLower(rt.Label.In(s.lang))})
 	}
-	f := c.recordForm(s, rt, rt.Edit, formEdit)
-	f.Title = s.t(i18n.FormEditTitle, i18n.Args{"type": rt.Label.In(s.lang)})
+	f := c.editShell(s, rt)
 	f.Intro = c.recordName(s, rt, rec)
-	f.SubmitLabel = s.t(i18n.ActionSave, nil)
 	for i := range f.Inputs {
 		fld, _ := rt.Field(f.Inputs[i].Name)
 		f.Inputs[i].Value, f.Inputs[i].ValueLabel = c.prefill(s, fld, rec)
@@ -194,9 +192,7 @@ func touched(inputs []cards.Input, values map[string]string, base string) map[st
 // createForm is the empty form of a new record. Its state carries the
 // record's id, chosen now, so that a double submit creates one record.
 func (c *Core) createForm(ctx context.Context, s *session, rt *crm.RecordType, p params) (*cards.Form, error) {
-	f := c.recordForm(s, rt, rt.Create, formCreate)
-	f.Title = s.t(i18n.FormCreateTitle, i18n.Args{"type": rt.Label.In(s.lang)})
-	f.SubmitLabel = s.t(i18n.ActionCreate, nil)
+	f := c.createShell(s, rt)
 	if rtype, rid := p.get("rt"), p.get("rid"); rtype != "" && crm.IsGUID(rid) {
 		// "New task" from a record: its regarding lookup starts there.
 		if other, ok := c.Catalog.Type(rtype); ok {
@@ -214,6 +210,38 @@ func (c *Core) createForm(ctx context.Context, s *session, rt *crm.RecordType, p
 	}
 	f.State = newParams("t", rt.Name, "k", newGUID()).String()
 	return f, nil
+}
+
+// editShell is rt's edit form before its values and state.
+func (c *Core) editShell(s *session, rt *crm.RecordType) *cards.Form {
+	f := c.recordForm(s, rt, rt.Edit, formEdit)
+	f.Title = s.t(i18n.FormEditTitle, i18n.Args{"type": rt.Label.In(s.lang)})
+	f.SubmitLabel = s.t(i18n.ActionSave, nil)
+	return f
+}
+
+// createShell is rt's create form before its values and state.
+func (c *Core) createShell(s *session, rt *crm.RecordType) *cards.Form {
+	f := c.recordForm(s, rt, rt.Create, formCreate)
+	f.Title = s.t(i18n.FormCreateTitle, i18n.Args{"type": rt.Label.In(s.lang)})
+	f.SubmitLabel = s.t(i18n.ActionCreate, nil)
+	return f
+}
+
+// again shows a submitted form again: the user's values, the form's
+// error and each input's.
+func (c *Core) again(ctx context.Context, s *session, f *cards.Form, formErr string, fieldErrs map[string]string) Response {
+	f.Error = formErr
+	c.refill(ctx, s, f, s.req.Values)
+	setErrors(f, fieldErrs)
+	return Response{View: f, Surface: SurfaceDialog}
+}
+
+// setErrors puts each input's error (by name) on the form.
+func setErrors(f *cards.Form, errs map[string]string) {
+	for i := range f.Inputs {
+		f.Inputs[i].Error = errs[f.Inputs[i].Name]
+	}
 }
 
 // recordForm is a form of a record type's fields (names in order).
@@ -589,24 +617,15 @@ func (c *Core) submitEdit(ctx context.Context, s *session, rt *crm.RecordType, p
 	fields := fieldsOf(rt, rt.Edit)
 	vals, errs := c.parseInputs(s, fields, func(n string) bool { return slices.Contains(rt.Required, n) }, s.req.Values)
 	reshow := func(etag, formErr string, fieldErrs map[string]string) (Response, error) {
-		f := c.recordForm(s, rt, rt.Edit, formEdit)
-		f.Title = s.t(i18n.FormEditTitle, i18n.Args{"type": rt.Label.In(s.lang)})
-		f.SubmitLabel = s.t(i18n.ActionSave, nil)
-		f.Error = formErr
-		c.refill(ctx, s, f, s.req.Values)
-		for i := range f.Inputs {
-			f.Inputs[i].Error = fieldErrs[f.Inputs[i].Name]
-		}
+		f := c.editShell(s, rt)
 		f.State = p.with("e", etag).String()
-		return Response{View: f, Surface: SurfaceDialog}, nil
+		return c.again(ctx, s, f, formErr, fieldErrs), nil
 	}
 	// conflict shows the form again over the record's new version: the
 	// inputs the user changed keep their values, the others show the new
 	// ones, so that saving again doesn't undo someone else's change.
 	conflict := func(now *crm.Record) (Response, error) {
-		f := c.recordForm(s, rt, rt.Edit, formEdit)
-		f.Title = s.t(i18n.FormEditTitle, i18n.Args{"type": rt.Label.In(s.lang)})
-		f.SubmitLabel = s.t(i18n.ActionSave, nil)
+		f := c.editShell(s, rt)
 		f.Intro = c.recordName(s, rt, now)
 		f.Error = c.conflictMessage(s, rt, now)
 		mine := touched(f.Inputs, s.req.Values, p.get("h"))
@@ -681,16 +700,9 @@ func (c *Core) submitCreate(ctx context.Context, s *session, rt *crm.RecordType,
 	fields := fieldsOf(rt, rt.Create)
 	vals, errs := c.parseInputs(s, fields, func(n string) bool { return slices.Contains(rt.Required, n) }, s.req.Values)
 	reshow := func(formErr string, fieldErrs map[string]string) (Response, error) {
-		f := c.recordForm(s, rt, rt.Create, formCreate)
-		f.Title = s.t(i18n.FormCreateTitle, i18n.Args{"type": rt.Label.In(s.lang)})
-		f.SubmitLabel = s.t(i18n.ActionCreate, nil)
-		f.Error = formErr
-		c.refill(ctx, s, f, s.req.Values)
-		for i := range f.Inputs {
-			f.Inputs[i].Error = fieldErrs[f.Inputs[i].Name]
-		}
+		f := c.createShell(s, rt)
 		f.State = p.String()
-		return Response{View: f, Surface: SurfaceDialog}, nil
+		return c.again(ctx, s, f, formErr, fieldErrs), nil
 	}
 	if errs.any() {
 		return reshow(errs.form, errs.fields)
@@ -753,9 +765,7 @@ func (c *Core) submitClose(ctx context.Context, s *session, rt *crm.RecordType, 
 		if err != nil {
 			return Response{Surface: SurfaceDialog}, err
 		}
-		for i := range f.Inputs {
-			f.Inputs[i].Error = errs.fields[f.Inputs[i].Name]
-		}
+		setErrors(f, errs.fields)
 		return Response{View: f, Surface: SurfaceDialog}, nil
 	}
 	values := map[string]any{}
@@ -802,9 +812,7 @@ func (c *Core) runClose(ctx context.Context, s *session, rt *crm.RecordType, id 
 				if ferr != nil {
 					return Response{Surface: SurfaceDialog}, ferr
 				}
-				for i := range f.Inputs {
-					f.Inputs[i].Error = fe.fields[f.Inputs[i].Name]
-				}
+				setErrors(f, fe.fields)
 				return Response{View: f, Surface: SurfaceDialog}, nil
 			}
 		}

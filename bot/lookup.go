@@ -41,24 +41,18 @@ func (c *Core) Lookup(ctx context.Context, req LookupRequest) ([]cards.Option, e
 	if err != nil {
 		return nil, err
 	}
-	loc := c.Messages.For(req.Locale)
-	s := &session{req: Request{User: req.User, Locale: req.Locale}, loc: loc, lang: loc.Lang(), link: link}
-	if s.crm, err = c.client(req.User, link); err != nil {
+	s := c.newSession(Request{User: req.User, Locale: req.Locale})
+	if err := c.attach(s, link, store.DefaultPreferences()); err != nil {
 		return nil, err
 	}
 	query := truncateRunes(strings.TrimSpace(req.Query), maxSearch)
-	targets := f.TargetNames()
-	found := make([][]crm.Ref, len(targets))
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
-	for i, name := range targets {
-		t, ok := c.Catalog.Type(name)
-		if !ok {
-			continue
+	var targets []*crm.RecordType
+	for _, name := range f.TargetNames() {
+		if t, ok := c.Catalog.Type(name); ok {
+			targets = append(targets, t)
 		}
-		wg.Go(func() { found[i], errs[i] = s.crm.SearchRecords(ctx, t, query, lookupResults) })
 	}
-	wg.Wait()
+	found, errs := searchTypes(ctx, s, targets, query, lookupResults)
 	var refs []crm.Ref
 	for i := range targets {
 		if errs[i] != nil && !errors.Is(errs[i], crm.ErrForbidden) {
@@ -83,6 +77,18 @@ func (c *Core) Lookup(ctx context.Context, req LookupRequest) ([]cards.Option, e
 		out = append(out, cards.Option{Value: r.Type + ":" + r.ID, Label: c.lookupLabel(s, f, r)})
 	}
 	return out, nil
+}
+
+// searchTypes runs the type-ahead search over several record types at
+// once; found[i] and errs[i] answer types[i].
+func searchTypes(ctx context.Context, s *session, types []*crm.RecordType, text string, top int) (found [][]crm.Ref, errs []error) {
+	found, errs = make([][]crm.Ref, len(types)), make([]error, len(types))
+	var wg sync.WaitGroup
+	for i, rt := range types {
+		wg.Go(func() { found[i], errs[i] = s.crm.SearchRecords(ctx, rt, text, top) })
+	}
+	wg.Wait()
+	return found, errs
 }
 
 // lookupField resolves a dataset ("lookup:<type>.<field>" or

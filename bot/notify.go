@@ -92,9 +92,8 @@ func (c *Core) notifyOne(ctx context.Context, rt *crm.RecordType, a Assignment, 
 		d.Err = store.BrokenError(u, link.BrokenReason, nil)
 		return d
 	}
-	loc := c.Messages.For(link.Locale)
-	s := &session{req: Request{User: u, Locale: link.Locale}, loc: loc, lang: loc.Lang(), link: link, tz: prefsZone(prefs)}
-	if s.crm, err = c.client(u, link); err != nil {
+	s := c.newSession(Request{User: u, Locale: link.Locale})
+	if err := c.attach(s, link, prefs); err != nil {
 		d.Err = err
 		return d
 	}

@@ -151,9 +151,7 @@ func (c *Core) submitSettings(ctx context.Context, s *session) (Response, error)
 		if err != nil {
 			return Response{Surface: SurfaceDialog}, err
 		}
-		for i := range f.Inputs {
-			f.Inputs[i].Error = errs[f.Inputs[i].Name]
-		}
+		setErrors(f, errs)
 		return Response{View: f, Surface: SurfaceDialog}, nil
 	}
 	if err := c.Store.PutPreferences(ctx, s.req.User, p); err != nil {
