@@ -106,6 +106,7 @@ type Store interface {
 	KeyRotator
 	SyncStore
 	Locker
+	InstallStore
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

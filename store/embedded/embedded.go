@@ -59,8 +59,12 @@ type data struct {
 	seen    map[string]time.Time
 	prefs   map[store.ChatUser]store.Preferences
 	sync    map[store.SyncKey]*syncState
-	writes  int   // counts writes between sweeps of expired entries
-	seq     int64 // last token version handed out
+	// Slack installations by store.Installation.Key(); tokens sealed
+	installs map[string]store.SealedInstallation
+	// recent assignments per chat user, newest first
+	recent map[store.ChatUser][]store.Recent
+	writes int   // counts writes between sweeps of expired entries
+	seq    int64 // last token version handed out
 }
 
 type linkRecord struct {

@@ -44,6 +44,33 @@ func TestConformance(t *testing.T) {
 				c.window = w
 				return &c
 			},
+			RawInstallation: func(key string) (string, error) {
+				s.d.mu.Lock()
+				defer s.d.mu.Unlock()
+				in, ok := s.d.installMap()[key]
+				if !ok {
+					return "", store.ErrNotFound
+				}
+				// Every field, tokens included (%+v of the embedded
+				// Installation would go through its redacting String).
+				i := in.Installation
+				return fmt.Sprintln(i.TeamID, i.TeamName, i.EnterpriseID, i.EnterpriseName, i.IsEnterpriseInstall,
+					i.BotUserID, i.BotID, i.AppID, i.Scope, i.InstalledBy, i.InstalledAt, i.BotToken,
+					i.BotRefreshToken, i.BotTokenExpiresAt, in.Token, in.Refresh), nil
+			},
+			CopySealedBotToken: func(from, to string) error {
+				s.d.mu.Lock()
+				defer s.d.mu.Unlock()
+				m := s.d.installMap()
+				f, ok1 := m[from]
+				dst, ok2 := m[to]
+				if !ok1 || !ok2 {
+					return store.ErrNotFound
+				}
+				dst.Token = f.Token
+				m[to] = dst
+				return nil
+			},
 			CopySealedRefreshToken: func(from, to store.ChatUser) error {
 				s.d.mu.Lock()
 				defer s.d.mu.Unlock()

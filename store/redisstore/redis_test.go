@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,28 @@ func conformanceFixture(t *testing.T, s *Store) storetest.Fixture {
 			}
 			c.opts, c.owned = so, false
 			return &c
+		},
+		RawInstallation: func(key string) (string, error) {
+			h, err := s.rdb.HGetAll(context.Background(), s.ks.install(key)).Result()
+			if err != nil {
+				return "", err
+			}
+			if len(h) == 0 {
+				return "", store.ErrNotFound
+			}
+			var b strings.Builder
+			for k, v := range h {
+				b.WriteString(k + "=" + v + "\n")
+			}
+			return b.String(), nil
+		},
+		CopySealedBotToken: func(from, to string) error {
+			ctx := context.Background()
+			v, err := s.rdb.HGet(ctx, s.ks.install(from), iTok).Result()
+			if err != nil {
+				return err
+			}
+			return s.rdb.HSet(ctx, s.ks.install(to), iTok, v).Err()
 		},
 		CopySealedRefreshToken: func(from, to store.ChatUser) error {
 			ctx := context.Background()

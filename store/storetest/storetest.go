@@ -25,6 +25,15 @@ type Fixture struct {
 	// onto to's link, bypassing the store, as an attacker with write access
 	// to the backing store would.
 	CopySealedRefreshToken func(from, to store.ChatUser) error
+	// RawInstallation returns everything the store keeps for the Slack
+	// installation stored under key (store.Installation.Key()), as text —
+	// every field of the Redis hash, every field of the in-memory record —
+	// so the suite can check no token is stored in plaintext.
+	RawInstallation func(key string) (string, error)
+	// CopySealedBotToken writes from's stored bot-token ciphertext onto the
+	// installation under to (keys as store.Installation.Key()), bypassing
+	// the store.
+	CopySealedBotToken func(from, to string) error
 	// WithDedupeWindow returns a store over the same data whose outbox
 	// dedupe window is window (Options.DedupeWindow).
 	WithDedupeWindow func(window time.Duration) store.Store
@@ -46,6 +55,8 @@ func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Preferences", func(t *testing.T) { RunPreferences(t, newFixture) })
 	t.Run("Sync", func(t *testing.T) { RunSync(t, newFixture) })
 	t.Run("Locks", func(t *testing.T) { RunLocks(t, newFixture) })
+	t.Run("Installs", func(t *testing.T) { RunInstalls(t, newFixture) })
+	t.Run("Recent", func(t *testing.T) { RunRecent(t, newFixture) })
 	t.Run("Ping", func(t *testing.T) {
 		f := newFixture(t, mustKeyring(t))
 		if err := f.Store.Ping(ctx(t)); err != nil {
