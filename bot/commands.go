@@ -186,7 +186,7 @@ func (c *Core) action(ctx context.Context, s *session) (Response, error) {
 		}
 		return Response{View: d, Surface: SurfaceDialog}, nil
 	case actRelated:
-		l, err := c.relatedList(ctx, s, rt, id, p.get("r"))
+		l, err := c.relatedList(ctx, s, rt, id, p.get("r"), p.int("p"), p.get("s"))
 		if err != nil {
 			return fail(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -186,6 +187,8 @@ type session struct {
 	link store.Link
 	crm  *crm.Client
 	tz   *time.Location
+	// offline: Dynamics must not be asked (the principal is paused).
+	offline bool
 }
 
 func (s *session) t(k i18n.Key, args i18n.Args) string { return s.loc.T(k, args) }
@@ -212,7 +215,7 @@ func (c *Core) Handle(ctx context.Context, req Request) (Response, error) {
 
 	link, err := c.Store.GetLink(ctx, req.User)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && link.Broken) {
-		return c.linkPrompt(ctx, s, link.Broken)
+		return c.linkPrompt(ctx, s, link.Broken, link.BrokenReason)
 	}
 	if err != nil {
 		return c.fail(s, err)
@@ -266,9 +269,10 @@ func (c *Core) client(u store.ChatUser, l store.Link) (*crm.Client, error) {
 	return crm.NewClient(c.OrgURL, c.Tokens.Client(u), opts...)
 }
 
-// linkPrompt answers a user who must link (or relink) first. The original
+// linkPrompt answers a user who must link (or relink) first, saying why a
+// broken link broke (reason: store.Link.BrokenReason). The original
 // request is kept with the link and carried out once the link is made.
-func (c *Core) linkPrompt(ctx context.Context, s *session, broken bool) (Response, error) {
+func (c *Core) linkPrompt(ctx context.Context, s *session, broken bool, reason string) (Response, error) {
 	resume := ""
 	if s.req.Kind == KindCommand {
 		resume = s.req.Text
@@ -278,17 +282,38 @@ func (c *Core) linkPrompt(ctx context.Context, s *session, broken bool) (Respons
 	if err != nil {
 		return c.fail(s, err)
 	}
-	first := s.t(i18n.NotLinked, nil)
+	text := []string{s.t(i18n.NotLinked, nil)}
 	if broken {
-		first = s.t(i18n.LinkExpiredRelink, nil)
+		text = []string{s.t(i18n.LinkExpiredRelink, nil)}
+		if why := brokenWhy(s, reason); why != "" {
+			text = append(text, why)
+		}
 	}
-	text := []string{first, s.t(i18n.LinkPrompt, nil)}
+	text = append(text, s.t(i18n.LinkPrompt, nil))
 	if resume != "" {
 		text = append(text, s.t(i18n.LinkResumeLater, i18n.Args{"command": resume}))
 	}
 	text = append(text, s.t(i18n.LinkPromptExpires, i18n.Args{"minutes": int(store.NonceTTL.Minutes())}))
 	return Response{View: &cards.Message{Tone: cards.ToneInfo, Title: s.t(i18n.LinkTitle, nil), Text: text,
 		Actions: []cards.Action{{URL: p.URL, Label: s.t(i18n.LinkButton, nil), Style: cards.StylePrimary}}}}, nil
+}
+
+// brokenWhy says why a link broke, in the user's language: the reasons
+// the core and the store record are known; another is quoted as a detail
+// line. "" when there is nothing to add.
+func brokenWhy(s *session, reason string) string {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "" || reason == "link broken":
+		return ""
+	case strings.Contains(reason, "refused the refresh token"):
+		// The token endpoint answered invalid_grant (UserTokens.refreshLocked),
+		// with Entra's AADSTS number when it gave one.
+		return s.t(i18n.LinkBrokenRefused, i18n.Args{"code": firstNonEmpty(aadstsCode.FindString(reason), "invalid_grant")})
+	case reason == store.BrokenReasonFor(store.ErrUnknownKeyID) || reason == store.BrokenReasonFor(store.ErrUndecryptable):
+		return s.t(i18n.LinkBrokenUnreadable, nil)
+	}
+	return s.t(i18n.LinkBrokenDetails, i18n.Args{"reason": truncateRunes(reason, 200)})
 }
 
 // linkCommand runs link, relink, unlink and whoami.
@@ -344,13 +369,22 @@ func (c *Core) fail(s *session, err error) (Response, error) {
 func (c *Core) failIn(ctx context.Context, s *session, err error, surface Surface) (Response, error) {
 	var lb *LinkBrokenError
 	if errors.As(err, &lb) {
-		return c.linkPrompt(ctx, s, true)
+		return c.linkPrompt(ctx, s, true, lb.Reason)
 	}
 	if s.req.Kind != KindCommand && surface == SurfaceMessage {
 		surface = SurfaceReplace
 	}
 	if s.req.Kind == KindSubmit || dialogActions[s.req.ActionID] {
 		surface = SurfaceDialog
+	}
+	var th *crm.ThrottledError
+	if s.req.Kind == KindSubmit && (errors.As(err, &th) || isUnavailable(err) || errors.Is(err, context.DeadlineExceeded)) {
+		// Dynamics asked us to slow down, or is not answering: the form
+		// again, as the user filled it, with what happened above it, so a
+		// second click on Save is all it takes.
+		if f, ok := c.busyForm(ctx, s, c.errorMessage(s, err).Text[0]); ok {
+			return Response{View: f, Surface: SurfaceDialog}, c.logged(err)
+		}
 	}
 	return Response{View: c.errorMessage(s, err), Surface: surface}, c.logged(err)
 }
@@ -391,15 +425,30 @@ func (c *Core) errorMessage(s *session, err error) *cards.Message {
 	case errors.Is(err, crm.ErrForbidden):
 		key = i18n.ErrorForbidden
 	case errors.As(err, &th):
-		key = i18n.ErrorBusy
+		key, args = busyKey(th.RetryAfter)
 	case errors.Is(err, context.DeadlineExceeded), isUnavailable(err):
 		key = i18n.ErrorDynamicsUnavailable
 	}
 	m := &cards.Message{Tone: cards.ToneError, Text: []string{s.t(key, args)}}
-	if key == i18n.ErrorGeneric || key == i18n.ErrorDynamicsUnavailable {
-		m.Tone = cards.ToneWarning
+	switch key {
+	case i18n.ErrorGeneric, i18n.ErrorDynamicsUnavailable, i18n.ErrorBusy, i18n.ErrorBusySeconds, i18n.ErrorBusyMinutes:
+		m.Tone = cards.ToneWarning // passing: try again
 	}
 	return m
+}
+
+// busyKey says how long Dynamics asked us to wait (a 429's Retry-After,
+// or what is left of the principal's pause): in seconds up to 90, in
+// minutes (rounded up) beyond; without a wait, "in a minute".
+func busyKey(wait time.Duration) (i18n.Key, i18n.Args) {
+	secs := int(math.Ceil(wait.Seconds()))
+	switch {
+	case secs <= 0:
+		return i18n.ErrorBusy, nil
+	case secs <= 90:
+		return i18n.ErrorBusySeconds, i18n.Args{"seconds": secs}
+	}
+	return i18n.ErrorBusyMinutes, i18n.Args{"minutes": (secs + 59) / 60}
 }
 
 // isUnavailable reports a Dynamics outage (5xx or no answer).

@@ -559,15 +559,19 @@ func TestInventoryEdit(t *testing.T) {
 			}
 			checkAttrs(t, it.typ, w.record(it.set, id), map[string]string{it.long: mine})
 
-			// Dynamics down (503): a message, nothing saved, nothing lost.
+			// Dynamics down (503): the form again with what happened, the
+			// input kept, nothing saved.
 			f = asForm(t, chloe.click(action(t, rd.Actions, "Edit")))
 			mine = "after a 503 " + it.typ
 			faults.on(http.MethodPatch, sandbox.Faults{FailNext: 5, FailNextStatus: http.StatusServiceUnavailable})
 			vals := values(t, f, map[string]string{it.long: mine})
 			r, _ = chloe.try(bot.Request{Kind: bot.KindSubmit, FormID: f.ID, State: f.State, Values: vals})
-			um := asMessage(t, r)
-			if r.Done || r.Surface != bot.SurfaceDialog || um.Text[0] != "Dynamics isn't answering right now. Please try again in a minute." {
-				t.Fatalf("503: done=%v surface=%v %+v", r.Done, r.Surface, um)
+			uf := asForm(t, r)
+			if r.Done || r.Surface != bot.SurfaceDialog || uf.Error != "Dynamics isn't answering right now. Please try again in a minute." {
+				t.Fatalf("503: done=%v surface=%v error %q", r.Done, r.Surface, uf.Error)
+			}
+			if in := input(t, uf, it.long); in.Value != mine {
+				t.Fatalf("503 lost the input: %q, want %q", in.Value, mine)
 			}
 			if got := attr(w.record(it.set, id), it.long); got == strings.ToLower(mine) {
 				t.Fatalf("saved during an outage?")
@@ -683,8 +687,14 @@ func TestInventoryCreateErrors(t *testing.T) {
 			}
 			w.sb.SetFaults(sandbox.Faults{FailNext: 5, FailNextStatus: http.StatusServiceUnavailable})
 			r, _ = chloe.try(bot.Request{Kind: bot.KindSubmit, FormID: bf.ID, State: bf.State, Values: values(t, bf, nil)})
-			if m := asMessage(t, r); r.Done || m.Tone != cards.ToneWarning || !strings.Contains(m.Text[0], "isn't answering") {
-				t.Fatalf("503: %+v", m)
+			if f := asForm(t, r); r.Done || !strings.Contains(f.Error, "isn't answering") {
+				t.Fatalf("503: done=%v error %q", r.Done, f.Error)
+			} else {
+				for _, in := range f.Inputs {
+					if want := set[in.Name]; !sameValue(in, want) {
+						t.Errorf("503 lost %s: %q, want %q", in.Name, in.Value, want)
+					}
+				}
 			}
 			w.sb.SetFaults(sandbox.Faults{})
 			if n := w.sb.CountRecords(it.set); n != before {

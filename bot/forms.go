@@ -267,9 +267,29 @@ func (c *Core) closeForm(ctx context.Context, s *session, rt *crm.RecordType, id
 	if code, ok := rec.Int("statecode"); ok && !rt.IsOpen(code) {
 		return nil, userErr(i18n.ErrorClosed, i18n.Args{"type": strings.ToLower(rt.Label.In(s.lang))})
 	}
+	f := c.closeShell(s, rt, id, a, origin)
+	f.Intro, f.Error = c.recordName(s, rt, rec), formErr
+	for i := range f.Inputs {
+		// The estimate is the revenue's default.
+		if f.Inputs[i].Kind == cards.InputMoney {
+			if n, ok := rec.Number("estimatedvalue"); ok {
+				f.Inputs[i].Value = n.String()
+			}
+		}
+	}
+	if values != nil {
+		c.refill(ctx, s, f, values)
+	}
+	return f, nil
+}
+
+// closeShell is a closing action's form before the record is read: its
+// inputs with the defaults that need no record (today for dates, every
+// record for a qualification) and its state.
+func (c *Core) closeShell(s *session, rt *crm.RecordType, id string, a *crm.ClosingAction, origin string) *cards.Form {
 	f := &cards.Form{ID: formClose, Title: a.Label.In(s.lang), SubmitLabel: a.Label.In(s.lang),
-		CancelLabel: s.t(i18n.ActionCancel, nil), Intro: c.recordName(s, rt, rec), Error: formErr,
-		State: newParams("t", rt.Name, "id", id, "a", a.Name, "o", origin).String()}
+		CancelLabel: s.t(i18n.ActionCancel, nil),
+		State:       newParams("t", rt.Name, "id", id, "a", a.Name, "o", origin).String()}
 	if len(a.Statuses) > 1 {
 		in := cards.Input{Name: statusInput, Label: s.t(i18n.FieldStatusReason, nil), Kind: cards.InputChoice, Required: true,
 			Value: strconv.Itoa(a.Statuses[0])}
@@ -284,24 +304,45 @@ func (c *Core) closeForm(ctx context.Context, s *session, rt *crm.RecordType, id
 		if in.Lookup != nil {
 			in.Lookup.Dataset = lookupDataset(rt.Name, a.Name, fld.Name)
 		}
-		// Defaults: today for dates, the estimate for revenue, every
-		// record for a qualification.
-		switch {
-		case fld.Type == crm.TypeDate:
+		switch fld.Type {
+		case crm.TypeDate:
 			in.Value = c.Now().In(s.tz).Format(time.DateOnly)
-		case fld.Type == crm.TypeBool:
+		case crm.TypeBool:
 			in.Value = "true"
-		case fld.Type == crm.TypeMoney:
-			if n, ok := rec.Number("estimatedvalue"); ok {
-				in.Value = n.String()
-			}
 		}
 		f.Inputs = append(f.Inputs, in)
 	}
-	if values != nil {
-		c.refill(ctx, s, f, values)
+	return f
+}
+
+// busyForm is a submitted form shown again, without a word to Dynamics,
+// when Dynamics asked us to slow down (429): the user's input kept, the
+// wait above it. ok is false for a form it cannot rebuild.
+func (c *Core) busyForm(ctx context.Context, s *session, msg string) (*cards.Form, bool) {
+	p := parseParams(s.req.State)
+	rt, ok := c.Catalog.Type(p.get("t"))
+	if !ok || !rt.Chat {
+		return nil, false
 	}
-	return f, nil
+	var f *cards.Form
+	switch s.req.FormID {
+	case formEdit:
+		f = c.editShell(s, rt)
+	case formCreate:
+		f = c.createShell(s, rt)
+	case formClose:
+		a, ok := rt.Closing[p.get("a")]
+		if !ok || !crm.IsGUID(p.get("id")) {
+			return nil, false
+		}
+		f = c.closeShell(s, rt, p.get("id"), a, p.get("o"))
+	default:
+		return nil, false
+	}
+	f.State, f.Error = s.req.State, msg
+	s.offline = true // the user's principal is paused: name no lookup now
+	c.refill(ctx, s, f, s.req.Values)
+	return f, true
 }
 
 // refill puts the user's submitted values back into a form's inputs,
@@ -333,7 +374,10 @@ func (c *Core) refill(ctx context.Context, s *session, f *cards.Form, values map
 		if in.Kind == cards.InputLookup && v != "" {
 			if typ, id, ok := strings.Cut(v, ":"); ok && crm.IsGUID(id) {
 				if t, ok := c.Catalog.Type(typ); ok {
-					if rec, err := s.crm.GetRecord(ctx, t, id, t.PrimaryName); err == nil {
+					if s.offline {
+						// Kept, named by its type until Dynamics answers again.
+						in.ValueLabel = t.Label.In(s.lang)
+					} else if rec, err := s.crm.GetRecord(ctx, t, id, t.PrimaryName); err == nil {
 						in.ValueLabel = rec.String(t.PrimaryName)
 					}
 				}
@@ -875,13 +919,23 @@ func (c *Core) dynamicsFieldError(s *session, err error, values map[string]strin
 	if !errors.Is(err, crm.ErrValidation) || !errors.As(err, &ae) {
 		return nil, false
 	}
-	msg := s.t(i18n.FormDynamicsRefused, i18n.Args{"message": ae.Message})
+	// Dynamics speaks the org's language (English here): in English its
+	// message is the sentence; in another language our sentence comes
+	// first and Dynamics' words follow on a details line of their own,
+	// never mid-sentence.
+	formMsg := s.t(i18n.FormDynamicsRefused, i18n.Args{"message": ae.Message})
+	fieldMsg := ae.Message
+	if s.lang != "en" {
+		details := s.t(i18n.DynamicsDetails, i18n.Args{"message": ae.Message})
+		formMsg = s.t(i18n.FormDynamicsRefusedShort, nil) + "\n" + details
+		fieldMsg = s.t(i18n.FieldDynamicsRefused, nil) + "\n" + details
+	}
 	for _, m := range quoted.FindAllStringSubmatch(ae.Message, -1) {
 		if _, ok := values[m[1]]; ok {
-			return &formFieldErrors{fields: map[string]string{m[1]: ae.Message}, form: s.t(i18n.FormFixBelow, nil)}, true
+			return &formFieldErrors{fields: map[string]string{m[1]: fieldMsg}, form: s.t(i18n.FormFixBelow, nil)}, true
 		}
 	}
-	return &formFieldErrors{form: msg}, true
+	return &formFieldErrors{form: formMsg}, true
 }
 
 // newGUID is a random (v4) GUID for a record created by the bot.

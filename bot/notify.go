@@ -103,6 +103,9 @@ func (c *Core) notifyOne(ctx context.Context, rt *crm.RecordType, a Assignment, 
 		return d
 	}
 	d.Ref, d.Err = sender.Send(ctx, u, v)
+	if d.Err == nil {
+		c.recordRecent(ctx, u, rt, a, v)
+	}
 	return d
 }
 

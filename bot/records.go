@@ -45,18 +45,11 @@ func (c *Core) listView(ctx context.Context, s *session, rt *crm.RecordType, sea
 		wg       sync.WaitGroup
 	)
 	wg.Go(func() { count, countErr = s.crm.CountMy(ctx, rt, s.link.SystemUserID, search) })
-	var sess pageSession
+	sess, link, page, sid := c.pages(ctx, page, sid)
 	var err error
-	if page > 1 && sid != "" {
-		if b, gerr := c.Store.GetFlow(ctx, sid); gerr == nil && json.Unmarshal(b, &sess) == nil && len(sess.Links) >= page-1 {
-			recs, err = s.crm.PageAt(ctx, rt, sess.Links[page-2], c.PageSize)
-		} else {
-			page, sid = 1, "" // the session expired: start again at the top
-		}
+	if link != "" {
+		recs, err = s.crm.PageAt(ctx, rt, link, c.PageSize)
 	} else {
-		page, sid = 1, ""
-	}
-	if recs == nil && err == nil {
 		recs, err = s.crm.ListMy(ctx, rt, s.link.SystemUserID, search, c.PageSize)
 	}
 	wg.Wait()
@@ -66,19 +59,7 @@ func (c *Core) listView(ctx context.Context, s *session, rt *crm.RecordType, sea
 	if countErr != nil {
 		count = -1
 	}
-	if recs.NextLink != "" && len(sess.Links) < page {
-		sess.Links = append(sess.Links[:page-1], recs.NextLink)
-		b, _ := json.Marshal(sess)
-		if sid == "" {
-			sid, err = c.Store.CreateFlow(ctx, b, pageSessionTTL)
-		} else {
-			err = c.Store.UpdateFlow(ctx, sid, b, pageSessionTTL)
-		}
-		if err != nil {
-			c.Logger.Warn("list paging state not saved", "error", err)
-			sid = ""
-		}
-	}
+	sid = c.savePages(ctx, sess, sid, page, recs.NextLink)
 
 	l := &cards.List{
 		Title: c.myLabel(s, rt),
@@ -110,6 +91,39 @@ func (c *Core) listView(ctx context.Context, s *session, rt *crm.RecordType, sea
 		l.Next = &cards.Action{ID: actList, Value: base.with("p", strconv.Itoa(page+1)).String(), Label: s.t(i18n.ListNext, nil)}
 	}
 	return l, nil
+}
+
+// pages reads a list's paging state: the link that reads page (from 1),
+// "" for page 1 or when the state expired (page is then 1 again, sid "").
+func (c *Core) pages(ctx context.Context, page int, sid string) (sess pageSession, link string, _ int, _ string) {
+	if page > 1 && sid != "" {
+		if b, err := c.Store.GetFlow(ctx, sid); err == nil && json.Unmarshal(b, &sess) == nil && len(sess.Links) >= page-1 {
+			return sess, sess.Links[page-2], page, sid
+		}
+	}
+	return pageSession{}, "", 1, "" // the session expired: start again at the top
+}
+
+// savePages remembers the link to the page after page, and returns the
+// paging state's id ("" when there is no next page to remember, or it
+// could not be saved: the list then has no Next).
+func (c *Core) savePages(ctx context.Context, sess pageSession, sid string, page int, next string) string {
+	if next == "" || len(sess.Links) >= page {
+		return sid
+	}
+	sess.Links = append(sess.Links[:page-1], next)
+	b, _ := json.Marshal(sess)
+	var err error
+	if sid == "" {
+		sid, err = c.Store.CreateFlow(ctx, b, pageSessionTTL)
+	} else {
+		err = c.Store.UpdateFlow(ctx, sid, b, pageSessionTTL)
+	}
+	if err != nil {
+		c.Logger.Warn("list paging state not saved", "error", err)
+		return ""
+	}
+	return sid
 }
 
 func (c *Core) myLabel(s *session, rt *crm.RecordType) string {
@@ -267,8 +281,9 @@ func (c *Core) related(ctx context.Context, s *session, rt *crm.RecordType, id s
 	return kept, nil
 }
 
-// relatedList is the full list of one related set ("Show all").
-func (c *Core) relatedList(ctx context.Context, s *session, rt *crm.RecordType, id, name string) (*cards.List, error) {
+// relatedList is the full list of one related set ("Show all"), paged
+// like a "my" list.
+func (c *Core) relatedList(ctx context.Context, s *session, rt *crm.RecordType, id, name string, page int, sid string) (*cards.List, error) {
 	for _, rel := range rt.Related {
 		if rel.Name != name {
 			continue
@@ -277,22 +292,44 @@ func (c *Core) relatedList(ctx context.Context, s *session, rt *crm.RecordType, 
 		if !ok {
 			break
 		}
-		rel.Top = 50
-		p, err := s.crm.ListRelated(ctx, rt, rel, id)
+		rel.Top = c.PageSize
+		var (
+			owner    *crm.Record
+			ownerErr error
+			wg       sync.WaitGroup
+			p        *crm.Page
+			err      error
+		)
+		wg.Go(func() { owner, ownerErr = s.crm.GetRecord(ctx, rt, id, rt.PrimaryName) })
+		sess, link, page, sid := c.pages(ctx, page, sid)
+		if link != "" {
+			p, err = s.crm.PageAt(ctx, target, link, c.PageSize)
+		} else {
+			p, err = s.crm.ListRelated(ctx, rt, rel, id)
+		}
+		wg.Wait()
+		if err == nil {
+			err = ownerErr
+		}
 		if err != nil {
 			return nil, err
 		}
-		owner, err := s.crm.GetRecord(ctx, rt, id, rt.PrimaryName)
-		if err != nil {
-			return nil, err
-		}
+		sid = c.savePages(ctx, sess, sid, page, p.NextLink)
 		l := &cards.List{Title: rel.Label.In(s.lang) + " · " + c.recordName(s, rt, owner),
 			Empty: s.t(i18n.ListEmpty, i18n.Args{"type": strings.ToLower(target.Plural.In(s.lang))})}
 		for _, r := range p.Records {
 			l.Items = append(l.Items, c.listItem(s, target, r))
 		}
-		if p.NextLink != "" {
-			l.Summary = s.t(i18n.ListFirstN, i18n.Args{"n": len(p.Records)})
+		if len(p.Records) > 0 && (page > 1 || p.NextLink != "") {
+			first := (page-1)*c.PageSize + 1
+			l.Summary = s.t(i18n.ListRangeOpen, i18n.Args{"from": first, "to": first + len(p.Records) - 1})
+		}
+		base := newParams("t", rt.Name, "id", id, "r", rel.Name, "s", sid)
+		if page > 1 {
+			l.Prev = &cards.Action{ID: actRelated, Value: base.with("p", strconv.Itoa(page-1)).String(), Label: s.t(i18n.ListPrev, nil)}
+		}
+		if p.NextLink != "" && sid != "" {
+			l.Next = &cards.Action{ID: actRelated, Value: base.with("p", strconv.Itoa(page+1)).String(), Label: s.t(i18n.ListNext, nil)}
 		}
 		return l, nil
 	}

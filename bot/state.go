@@ -15,14 +15,14 @@ const (
 	actClose    = "close"    // a closing action: t, id, a, o
 	actConfirm  = "confirm"  // a closing action without a form, confirmed: t, id, a, o
 	actNew      = "new"      // the create form: t (and for activities, regarding: rt, rid)
-	actRelated  = "related"  // the full list of related records: t, id, r
+	actRelated  = "related"  // the full list of related records: t, id, r, p, s
 	actSettings = "settings" // the notification preferences form
 	actHelp     = "help"     // the help message
 	actBack     = "back"     // back to the card a confirmation replaced: t, id, o
 )
 
 // dialogActions open (or continue in) a dialog.
-var dialogActions = map[string]bool{actOpen: true, actEdit: true, actClose: true, actNew: true, actSettings: true}
+var dialogActions = map[string]bool{actOpen: true, actEdit: true, actClose: true, actNew: true, actSettings: true, actRelated: true}
 
 // Form ids (cards.Form.ID).
 const (

@@ -86,22 +86,56 @@ func actionSet(as []obj) obj {
 }
 
 // foot places a card's buttons, with open (may be nil) last: at the card's
-// foot when they fit in one row, else as ActionSets of MaxActions appended
-// to the body, so none is lost and the order holds.
+// foot in one row (see row) when they fit in one (MaxActions, overflow
+// included: the adaptivecards library counts both), else as rows of
+// MaxActions appended to the body, so none is lost and the order holds.
 func foot(c *Card, as []cards.Action, open *cards.Action) error {
 	if open != nil {
 		as = append(as[:len(as):len(as)], *open)
 	}
-	rendered, err := actions(as)
-	if err != nil {
-		return err
-	}
-	if len(rendered) <= MaxActions {
+	if len(as) <= MaxActions {
+		rendered, err := row(as)
+		if err != nil {
+			return err
+		}
 		c.actions = rendered
 		return nil
 	}
-	for start := 0; start < len(rendered); start += MaxActions {
-		c.body = append(c.body, actionSet(rendered[start:min(start+MaxActions, len(rendered))]))
+	for start := 0; start < len(as); start += MaxActions {
+		rendered, err := row(as[start:min(start+MaxActions, len(as))])
+		if err != nil {
+			return err
+		}
+		c.body = append(c.body, actionSet(rendered))
 	}
 	return nil
+}
+
+// row renders one row of buttons. Up to MaxVisibleActions show as
+// buttons; the others get "mode": "secondary" (Adaptive Cards 1.5), which
+// puts them in the row's "…" overflow menu, so that no label is cut and
+// none is lost. Which ones stay visible: the positive ones (StylePrimary:
+// resolve, win, qualify, complete…) first, then the others in the view's
+// order; the JSON keeps the view's order either way.
+func row(as []cards.Action) ([]obj, error) {
+	rendered, err := actions(as)
+	if err != nil || len(rendered) <= MaxVisibleActions {
+		return rendered, err
+	}
+	visible := make([]bool, len(as))
+	n := 0
+	for _, positive := range []bool{true, false} {
+		for i, a := range as {
+			if n < MaxVisibleActions && !visible[i] && (!positive || a.Style == cards.StylePrimary) {
+				visible[i] = true
+				n++
+			}
+		}
+	}
+	for i := range rendered {
+		if !visible[i] {
+			rendered[i] = rendered[i].set("mode", "secondary")
+		}
+	}
+	return rendered, nil
 }

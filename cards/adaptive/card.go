@@ -12,8 +12,12 @@
 //     Action.Submit with data {"msteams":{"type":"task/fetch"}, "verb": ID,
 //     "value": Value}, which opens a Teams dialog. StylePrimary is
 //     "positive", StyleDanger "destructive".
-//   - Up to MaxActions actions sit at the card's foot; more become ActionSets
-//     of MaxActions at the end of the body, in order.
+//   - A row of buttons shows up to MaxVisibleActions (the positive ones
+//     first, then in the view's order); the others get "mode": "secondary"
+//     and go to the row's "…" overflow menu (Adaptive Cards 1.5), so Teams
+//     never cuts a label. A card's actions sit at its foot in one row when
+//     they are at most MaxActions (overflow included); more become rows
+//     (ActionSets) of MaxActions at the end of the body, in order.
 //   - A Form is the card of a dialog (the adapter puts Form.Title in the task
 //     response's title): see form.go.
 //
@@ -45,8 +49,13 @@ const (
 const MaxBytes = 28*1024 - 512
 
 // MaxActions is the number of buttons in one row (the card's foot or an
-// ActionSet): the adaptivecards host default, and what Teams shows unfolded.
+// ActionSet), overflow menu included: the adaptivecards host default, which
+// its validation enforces. Teams cuts labels well before: MaxVisibleActions.
 const MaxActions = 5
+
+// MaxVisibleActions is the number of buttons one row shows; more go to the
+// row's overflow menu ("mode": "secondary").
+const MaxVisibleActions = 3
 
 // Errors a renderer returns when a view cannot be shown without losing
 // meaning. Texts and lists are cut instead; these never are.

@@ -3,6 +3,7 @@ package adaptive
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmbot/crmbot/cards"
@@ -124,7 +125,7 @@ func (r *renderer) form(f *cards.Form) (Card, error) {
 	}
 	var c Card
 	if f.Error != "" {
-		c.body = append(c.body, textBlock(md(f.Error, r.lim.text), kv{"color", "attention"}, kv{"weight", "bolder"}))
+		c.body = append(c.body, r.errorLines(f.Error, kv{"color", "attention"}, kv{"weight", "bolder"})...)
 	}
 	if f.Intro != "" {
 		c.body = append(c.body, textBlock(md(f.Intro, r.lim.text)))
@@ -291,9 +292,23 @@ func (r *renderer) input(in cards.Input, ids map[string]bool) ([]obj, error) {
 		els = append(els, textBlock(md(in.Hint, r.lim.text), kv{"size", "small"}, kv{"isSubtle", true}, kv{"spacing", "small"}))
 	}
 	if in.Error != "" {
-		els = append(els, textBlock(md(in.Error, r.lim.text), kv{"size", "small"}, kv{"color", "attention"}, kv{"spacing", "small"}))
+		els = append(els, r.errorLines(in.Error, kv{"size", "small"}, kv{"color", "attention"}, kv{"spacing", "small"})...)
 	}
 	return els, nil
+}
+
+// errorLines renders an error: its first line with props (the attention
+// colour…), each further line (a details line, such as Dynamics' own
+// message) small and subtle under it.
+func (r *renderer) errorLines(s string, props ...kv) []obj {
+	first, rest, _ := strings.Cut(s, "\n")
+	out := []obj{textBlock(md(first, r.lim.text), props...)}
+	for line := range strings.SplitSeq(rest, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, textBlock(md(line, r.lim.text), kv{"size", "small"}, kv{"isSubtle", true}, kv{"spacing", "none"}))
+		}
+	}
+	return out
 }
 
 // choiceSet completes a choice or lookup input.

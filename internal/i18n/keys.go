@@ -278,3 +278,69 @@ const (
 	// ValueYes: Yes
 	ValueYes Key = "value.yes"
 )
+
+// core polish
+const (
+	// ErrorBusySeconds: Dynamics answered 429 and said how long to wait (seconds).
+	ErrorBusySeconds Key = "error.busy_seconds"
+	// ErrorBusyMinutes: the same, for waits of more than 90 seconds (minutes, rounded up).
+	ErrorBusyMinutes Key = "error.busy_minutes"
+	// FormDynamicsRefusedShort: Dynamics refused the change (its message follows on a line of its own).
+	FormDynamicsRefusedShort Key = "form.dynamics_refused_short"
+	// FieldDynamicsRefused: Dynamics refused this input's value (its message follows on a line of its own).
+	FieldDynamicsRefused Key = "field.dynamics_refused"
+	// DynamicsDetails: the secondary line quoting Dynamics' own (English) message.
+	DynamicsDetails Key = "dynamics.details"
+	// LinkBrokenRefused: why a link broke: the authority refused the refresh token ({code}: AADSTS…).
+	LinkBrokenRefused Key = "link.broken_refused"
+	// LinkBrokenUnreadable: why a link broke: its tokens can no longer be decrypted.
+	LinkBrokenUnreadable Key = "link.broken_unreadable"
+	// LinkBrokenDetails: why a link broke, in the store's own words.
+	LinkBrokenDetails Key = "link.broken_details"
+)
+
+// slack adapter and surfaces (Home tab, unfurls)
+const (
+	// SlackLoading: the modal shown while the core works: "Loading…"
+	SlackLoading Key = "slack.loading"
+	// SlackSaving: the modal shown while a submission is saved: "Saving…"
+	SlackSaving Key = "slack.saving"
+	// SlackClose: a modal's close button.
+	SlackClose Key = "slack.close"
+	// SlackMoreNotShown: the line under a cut view ({count} rows left out).
+	SlackMoreNotShown Key = "slack.more_not_shown"
+	// SlackTooLarge: a view Slack cannot show.
+	SlackTooLarge Key = "slack.too_large"
+	// SlackNotInstalled: a command from a workspace with no installation.
+	SlackNotInstalled Key = "slack.not_installed"
+	// SlackTryAgain: a form could not open (the trigger expired).
+	SlackTryAgain Key = "slack.try_again"
+	// HomeTitle: the Home tab's title.
+	HomeTitle Key = "home.title"
+	// HomeNotLinked: the Home tab of a user who is not linked.
+	HomeNotLinked Key = "home.not_linked"
+	// HomeNotifications: the Home tab's summary of notification settings ({types}, {where}, {when}).
+	HomeNotifications Key = "home.notifications"
+	// HomeWhereDM: notifications go to direct messages.
+	HomeWhereDM Key = "home.where_dm"
+	// HomeWhereChannel: notifications go to a channel ({channel}).
+	HomeWhereChannel Key = "home.where_channel"
+	// HomeWhenNow: notifications arrive at once.
+	HomeWhenNow Key = "home.when_now"
+	// HomeWhenDigest: notifications arrive in a daily digest at {hour}.
+	HomeWhenDigest Key = "home.when_digest"
+	// HomeSnoozed: notifications are held back until {until}.
+	HomeSnoozed Key = "home.snoozed"
+	// HomeAllTypes: every record type is on.
+	HomeAllTypes Key = "home.all_types"
+	// HomeRecent: the title of the recent assignments.
+	HomeRecent Key = "home.recent"
+	// HomeNoRecent: no recent assignment.
+	HomeNoRecent Key = "home.no_recent"
+	// HomeTry: the commands to try, under the Home tab's title.
+	HomeTry Key = "home.try"
+	// SlackSearch: the submit button of a list modal (it searches).
+	SlackSearch Key = "slack.search"
+	// HomeHelp: the Home tab's help button and label.
+	HomeHelp Key = "home.help"
+)
