@@ -14,17 +14,31 @@ import (
 // block_actions payload for it, which the adapter can ignore.
 const urlActionID = "url"
 
+// dialogMark starts the action_id of an Action with Dialog set: the adapter
+// must open its "Loading…" modal with the trigger_id before it knows what
+// the core answers (trigger_ids live 3 seconds), so the click says so.
+const dialogMark = "+"
+
 // ActionID recovers the core's Action.ID from a Slack action_id: the
-// renderer suffixes "#2", "#3"… to repeated ids within one block.
+// renderer suffixes "#2", "#3"… to repeated ids within one block and marks
+// dialog actions (see ParseActionID).
 func ActionID(actionID string) string {
-	i := strings.LastIndexByte(actionID, '#')
+	id, _ := ParseActionID(actionID)
+	return id
+}
+
+// ParseActionID recovers the core's Action.ID from a Slack action_id and
+// whether the action opens a dialog (Action.Dialog).
+func ParseActionID(actionID string) (id string, dialog bool) {
+	id, dialog = strings.CutPrefix(actionID, dialogMark)
+	i := strings.LastIndexByte(id, '#')
 	if i < 0 {
-		return actionID
+		return id, dialog
 	}
-	if _, err := strconv.Atoi(actionID[i+1:]); err != nil {
-		return actionID
+	if _, err := strconv.Atoi(id[i+1:]); err != nil {
+		return id, dialog
 	}
-	return actionID[:i]
+	return id[:i], dialog
 }
 
 // idSet hands out action_ids unique within one block.
@@ -47,8 +61,11 @@ func button(a cards.Action, ids idSet) (*goslack.ButtonBlockElement, error) {
 		return nil, fmt.Errorf("action %q: no label: %w", a.ID, ErrInvalid)
 	}
 	id := a.ID
-	if id == "" {
+	switch {
+	case id == "":
 		id = urlActionID
+	case a.Dialog:
+		id = dialogMark + id
 	}
 	// Room for a "#NN" suffix keeps the id recoverable.
 	if err := checkLen("action "+strconv.Quote(truncate(a.ID, 40))+" id", id, MaxID-4); err != nil {

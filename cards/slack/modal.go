@@ -23,8 +23,8 @@ const dateLayout = "2006-01-02"
 // over 255, or more inputs than a modal holds fail with ErrTooLarge: unlike
 // rows, inputs cannot be dropped.
 //
-// Input errors are not part of the view: answer a failed submission with
-// goslack.NewErrorsViewSubmissionResponse(Errors(f)).
+// Input errors are not part of the view unless opts.InlineErrors: answer a
+// failed submission with goslack.NewErrorsViewSubmissionResponse(Errors(f)).
 func Modal(f *cards.Form, opts Options) (goslack.ModalViewRequest, error) {
 	if f == nil {
 		return goslack.ModalViewRequest{}, fmt.Errorf("render nil form: %w", ErrInvalid)
@@ -42,7 +42,15 @@ func Modal(f *cards.Form, opts Options) (goslack.ModalViewRequest, error) {
 	if f.Intro != "" {
 		blocks = append(blocks, section(escapeFit(f.Intro, MaxSectionText)))
 	}
-	if n := len(blocks) + len(f.Inputs); n > MaxModalBlocks {
+	n := len(blocks) + len(f.Inputs)
+	if opts.InlineErrors {
+		for _, in := range f.Inputs {
+			if in.Error != "" {
+				n++
+			}
+		}
+	}
+	if n > MaxModalBlocks {
 		return goslack.ModalViewRequest{}, fmt.Errorf("form %q: %d blocks, Slack allows %d: %w", f.ID, n, MaxModalBlocks, ErrTooLarge)
 	}
 	seen := map[string]bool{}
@@ -56,6 +64,9 @@ func Modal(f *cards.Form, opts Options) (goslack.ModalViewRequest, error) {
 			return goslack.ModalViewRequest{}, fmt.Errorf("form %q: %w", f.ID, err)
 		}
 		blocks = append(blocks, b)
+		if opts.InlineErrors && in.Error != "" {
+			blocks = append(blocks, contextText("⚠️ "+in.Error))
+		}
 	}
 	m := goslack.ModalViewRequest{
 		Type:            goslack.VTModal,
@@ -73,6 +84,11 @@ func Modal(f *cards.Form, opts Options) (goslack.ModalViewRequest, error) {
 	return m, nil
 }
 
+// SearchCallbackID is the callback_id of a modal showing a list with a
+// search box: its submit button searches. The adapter turns the
+// submission into the SearchBox's action with the typed text.
+const SearchCallbackID = "list-search"
+
 // ModalOf renders any view in a modal (a record's detail pushed from a
 // list): a Form as Modal does, the others as Blocks does but within the
 // modal's 100 blocks, titled by the view's title (cut to 24 characters).
@@ -88,6 +104,12 @@ func ModalOf(v cards.View, opts Options) (goslack.ModalViewRequest, error) {
 		Type:   goslack.VTModal,
 		Title:  plain(orDefault(viewTitle(v), "Dynamics"), MaxModalText),
 		Blocks: goslack.Blocks{BlockSet: blocks},
+	}
+	if l, ok := v.(*cards.List); ok && l.Search != nil {
+		// Slack requires a submit button on a modal with an input block:
+		// here it searches (as Enter in the box does).
+		m.Submit = plain(orDefault(opts.SearchLabel, "Search"), MaxModalText)
+		m.CallbackID = SearchCallbackID
 	}
 	if opts.CloseLabel != "" {
 		m.Close = plain(opts.CloseLabel, MaxModalText)
@@ -144,7 +166,7 @@ func input(in cards.Input) (*goslack.InputBlock, error) {
 }
 
 // element picks the Block Kit element for an input's kind; its action_id
-// is the input's name.
+// is the input's name (a type-ahead's is its dataset, see external).
 func element(in cards.Input) (goslack.BlockElement, error) {
 	id := in.Name
 	switch in.Kind {
@@ -244,9 +266,17 @@ func element(in cards.Input) (goslack.BlockElement, error) {
 	return nil, fmt.Errorf("input kind %d: %w", in.Kind, ErrInvalid)
 }
 
-// external is a type-ahead select fed by the options load URL.
+// external is a type-ahead select fed by the options load URL. Its
+// action_id is the lookup's dataset, so a block_suggestion's action_id names
+// the search to run; the block_id is still the input's name.
 func external(in cards.Input) (goslack.BlockElement, error) {
-	el := goslack.NewOptionsSelectBlockElement(goslack.OptTypeExternal, nil, in.Name)
+	if in.Lookup.Dataset == "" {
+		return nil, fmt.Errorf("lookup with no dataset: %w", ErrInvalid)
+	}
+	if err := checkLen("lookup dataset", in.Lookup.Dataset, MaxID); err != nil {
+		return nil, err
+	}
+	el := goslack.NewOptionsSelectBlockElement(goslack.OptTypeExternal, nil, in.Lookup.Dataset)
 	q := in.Lookup.MinQueryLength
 	el.MinQueryLength = &q
 	if in.Value != "" {
@@ -286,4 +316,17 @@ func OptionsResponse(opts []cards.Option) (goslack.OptionsResponse, error) {
 		r.Options = append(r.Options, ob)
 	}
 	return r, nil
+}
+
+// Home renders a view as the App Home tab (at most 100 blocks, like a
+// modal). Forms do not belong there: the Home tab holds no submit button.
+func Home(v cards.View, opts Options) (goslack.HomeTabViewRequest, error) {
+	if _, ok := v.(*cards.Form); ok {
+		return goslack.HomeTabViewRequest{}, fmt.Errorf("a form on the Home tab: %w", ErrInvalid)
+	}
+	blocks, err := render(v, opts, MaxModalBlocks)
+	if err != nil {
+		return goslack.HomeTabViewRequest{}, err
+	}
+	return goslack.HomeTabViewRequest{Type: goslack.VTHomeTab, Blocks: goslack.Blocks{BlockSet: blocks}}, nil
 }

@@ -39,6 +39,14 @@ type Options struct {
 	// CloseLabel labels a modal's close button when the view has none of
 	// its own. Default: Slack's ("Cancel").
 	CloseLabel string
+	// InlineErrors shows each input's Error in the modal itself, under the
+	// input. Slack shows field errors natively only in answer to the
+	// submission (response_action "errors", see Errors); a form whose
+	// result comes later (after a "Saving…" view) needs them inline.
+	InlineErrors bool
+	// SearchLabel labels the submit button of a modal showing a list with
+	// a search box. Default "Search".
+	SearchLabel string
 }
 
 func (o Options) openLabel(own string) string {

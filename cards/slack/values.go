@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"strings"
 	"time"
 
 	goslack "github.com/slack-go/slack"
@@ -25,35 +26,45 @@ func Errors(f *cards.Form) map[string]string {
 	return errs
 }
 
-// Values reads a view_submission's state back as text keyed by
-// Input.Name, in the formats of cards.InputKind (dates "2006-01-02",
-// date-times DateTimeLayout in UTC, booleans "true"/"false", choices and
-// lookups the option value). An input left empty, a deselected select or
-// one missing from the state reads as "" (a boolean as "false").
-func Values(state *goslack.ViewState, f *cards.Form) map[string]string {
-	out := make(map[string]string, len(f.Inputs))
-	for _, in := range f.Inputs {
-		var a goslack.BlockAction
-		if state != nil {
-			a = state.Values[in.Name][in.Name]
+// Values reads a view_submission's state back as text keyed by block_id
+// (the Input.Name), in the formats of cards.InputKind: dates "2006-01-02",
+// date-times DateTimeLayout in UTC, checkboxes "true"/"false", selects the
+// option value, text as typed. Each element is read by the type Slack
+// reports for it, so the form itself is not needed: the adapter answers a
+// submission from the payload alone. An empty input or a deselected select
+// reads as "". Search boxes (dispatching inputs) are not form values and are
+// left out.
+func Values(state *goslack.ViewState) map[string]string {
+	if state == nil {
+		return map[string]string{}
+	}
+	out := make(map[string]string, len(state.Values))
+	for blockID, actions := range state.Values {
+		if strings.HasPrefix(blockID, SearchBlockPrefix) {
+			continue
 		}
-		out[in.Name] = value(in.Kind, a)
+		// One element per input block; its action_id is the input's name, or
+		// the lookup's dataset for a type-ahead select.
+		for _, a := range actions {
+			out[blockID] = value(a)
+			break
+		}
 	}
 	return out
 }
 
-func value(kind cards.InputKind, a goslack.BlockAction) string {
-	switch kind {
-	case cards.InputDate:
+func value(a goslack.BlockAction) string {
+	switch a.Type {
+	case "datepicker":
 		return a.SelectedDate
-	case cards.InputDateTime:
+	case "datetimepicker":
 		if a.SelectedDateTime == 0 {
 			return ""
 		}
 		return time.Unix(a.SelectedDateTime, 0).UTC().Format(DateTimeLayout)
-	case cards.InputChoice, cards.InputLookup:
+	case "static_select", "external_select":
 		return a.SelectedOption.Value
-	case cards.InputBool:
+	case "checkboxes":
 		for _, o := range a.SelectedOptions {
 			if o.Value == "true" {
 				return "true"

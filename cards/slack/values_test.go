@@ -35,6 +35,27 @@ func TestActionIDsUniqueAndRecoverable(t *testing.T) {
 	}
 }
 
+func TestDialogActionsMarked(t *testing.T) {
+	blocks, err := Blocks(&cards.Message{Text: []string{"x"}, Actions: []cards.Action{
+		{ID: "edit", Label: "A", Dialog: true}, {ID: "edit", Label: "B", Dialog: true}, {ID: "close", Label: "C"},
+	}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type parsed struct {
+		id     string
+		dialog bool
+	}
+	var got []parsed
+	for _, e := range blocks[1].(*goslack.ActionBlock).Elements.ElementSet {
+		id, dialog := ParseActionID(e.(*goslack.ButtonBlockElement).ActionID)
+		got = append(got, parsed{id, dialog})
+	}
+	if want := []parsed{{"edit", true}, {"edit", true}, {"close", false}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("parsed %v, want %v", got, want)
+	}
+}
+
 func TestSearchState(t *testing.T) {
 	blocks, err := Blocks(&cards.List{Search: &cards.SearchBox{ActionID: "search", State: "lead|active"}}, Options{})
 	if err != nil {
@@ -99,7 +120,7 @@ func TestValues(t *testing.T) {
 	if err := json.Unmarshal([]byte(submittedState), &state); err != nil {
 		t.Fatal(err)
 	}
-	got := Values(&state, sampleForm(english))
+	got := Values(&state)
 	want := map[string]string{
 		"fullname":           "Seán O'Brien & Co <test>",
 		"description":        "",
@@ -111,15 +132,13 @@ func TestValues(t *testing.T) {
 		"parentaccountid":    "account:9",
 		"donotphone":         "true",
 		"emailaddress1":      "sean@contoso.ie",
-		"telephone1":         "", // missing from the state
 		"websiteurl":         "",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Values:\n got %v\nwant %v", got, want)
 	}
 
-	empty := Values(nil, sampleForm(english))
-	if empty["donotphone"] != "false" || empty["fullname"] != "" || len(empty) != len(want) {
+	if empty := Values(nil); len(empty) != 0 {
 		t.Errorf("Values(nil) = %v", empty)
 	}
 }
@@ -138,31 +157,36 @@ func TestValuesRoundTrip(t *testing.T) {
 			continue
 		}
 		var a goslack.BlockAction
+		var actionID string
 		switch e := in.Element.(type) {
 		case *goslack.PlainTextInputBlockElement:
-			a.Value = e.InitialValue
+			a.Type, a.Value, actionID = "plain_text_input", e.InitialValue, e.ActionID
 		case *goslack.NumberInputBlockElement:
-			a.Value = e.InitialValue
+			a.Type, a.Value, actionID = "number_input", e.InitialValue, e.ActionID
 		case *goslack.EmailTextInputBlockElement:
-			a.Value = e.InitialValue
+			a.Type, a.Value, actionID = "email_text_input", e.InitialValue, e.ActionID
 		case *goslack.URLTextInputBlockElement:
-			a.Value = e.InitialValue
+			a.Type, a.Value, actionID = "url_text_input", e.InitialValue, e.ActionID
 		case *goslack.DatePickerBlockElement:
-			a.SelectedDate = e.InitialDate
+			a.Type, a.SelectedDate, actionID = "datepicker", e.InitialDate, e.ActionID
 		case *goslack.DateTimePickerBlockElement:
-			a.SelectedDateTime = e.InitialDateTime
+			a.Type, a.SelectedDateTime, actionID = "datetimepicker", e.InitialDateTime, e.ActionID
 		case *goslack.SelectBlockElement:
-			a.SelectedOption = *e.InitialOption
+			a.Type, actionID = goslack.ActionType(e.Type), e.ActionID
+			if e.InitialOption != nil {
+				a.SelectedOption = *e.InitialOption
+			}
 		case *goslack.CheckboxGroupsBlockElement:
+			a.Type, actionID = "checkboxes", e.ActionID
 			for _, o := range e.InitialOptions {
 				a.SelectedOptions = append(a.SelectedOptions, *o)
 			}
 		default:
 			t.Fatalf("unexpected element %T", e)
 		}
-		state.Values[in.BlockID] = map[string]goslack.BlockAction{in.BlockID: a}
+		state.Values[in.BlockID] = map[string]goslack.BlockAction{actionID: a}
 	}
-	got := Values(state, f)
+	got := Values(state)
 	for _, in := range f.Inputs {
 		want := in.Value
 		if in.Kind == cards.InputBool && want == "" {
@@ -171,5 +195,29 @@ func TestValuesRoundTrip(t *testing.T) {
 		if got[in.Name] != want {
 			t.Errorf("%s: %q, want %q", in.Name, got[in.Name], want)
 		}
+	}
+}
+
+func TestInlineErrors(t *testing.T) {
+	f := &cards.Form{ID: "f", Title: "T", Inputs: []cards.Input{
+		{Name: "a", Label: "A", Error: "Use 10 characters at most."}, {Name: "b", Label: "B"},
+	}}
+	plainModal, err := Modal(f, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline, err := Modal(f, Options{InlineErrors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plainModal.Blocks.BlockSet) != 2 || len(inline.Blocks.BlockSet) != 3 {
+		t.Fatalf("blocks: %d without, %d with inline errors", len(plainModal.Blocks.BlockSet), len(inline.Blocks.BlockSet))
+	}
+	c, ok := inline.Blocks.BlockSet[1].(*goslack.ContextBlock)
+	if !ok {
+		t.Fatalf("block after the input is %T", inline.Blocks.BlockSet[1])
+	}
+	if txt := c.ContextElements.Elements[0].(*goslack.TextBlockObject).Text; txt != "⚠️ Use 10 characters at most." {
+		t.Errorf("inline error %q", txt)
 	}
 }

@@ -88,10 +88,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	// every caller acting as it (Dataverse limits are per user).
 	throttle := crm.NewThrottle()
 
-	// The conversation core. The Slack and Teams adapters (next issues) hand
-	// it their requests and register their Senders; until then it is built
-	// and checked here so the wiring is ready, and a user who links gets the
-	// command they typed carried out (OnLinked).
+	// The conversation core. The chat adapters hand it their requests and
+	// register their Senders; a user who links gets the command they typed
+	// carried out (OnLinked).
 	core := &bot.Core{
 		Store: st, Links: links, OrgURL: dv.URL, Catalog: catalog, Throttle: throttle, Logger: logger,
 		Tokens:        &bot.UserTokens{Store: st, App: links.App, HTTPClient: links.HTTPClient, Logger: logger},
@@ -106,11 +105,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			logger.Warn("could not greet a newly linked user", "chat_user", l.ChatUser.String(), "error", err)
 		}
 	}
+	slackAdapter, socketMode, err := startSlack(cfg, st, core, srv, logger)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { checkDataverse(ctx, srv, dv, catalog, throttle, logger) })
+	if socketMode != nil {
+		wg.Go(func() {
+			if err := socketMode(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("Slack Socket Mode stopped", "error", err)
+			}
+		})
+	}
 	err = srv.Run(ctx)
 	cancel()
+	if slackAdapter != nil {
+		// Answers already acknowledged to Slack are finished, within bounds.
+		waitCtx, stop := context.WithTimeout(context.Background(), 20*time.Second)
+		if werr := slackAdapter.Wait(waitCtx); werr != nil {
+			logger.Warn("Slack work still running at shutdown", "error", werr)
+		}
+		stop()
+	}
 	wg.Wait()
 	return err
 }

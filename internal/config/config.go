@@ -23,6 +23,7 @@ type Config struct {
 	EncryptionKey []string // CRMBOT_ENCRYPTION_KEY (comma-separated list for rotation)
 
 	Dataverse Dataverse
+	Slack     Slack
 
 	SyncInterval time.Duration // CRMBOT_SYNC_INTERVAL
 }
@@ -35,6 +36,23 @@ type Dataverse struct {
 	ClientSecret string // DATAVERSE_CLIENT_SECRET
 	AuthorityURL string // DATAVERSE_AUTHORITY_URL
 }
+
+// Slack is the Slack app. It is on when a bot token (single workspace) or
+// a client id (multi-workspace install) is set.
+type Slack struct {
+	SigningSecret string // SLACK_SIGNING_SECRET: verifies HTTP-mode requests
+	BotToken      string // SLACK_BOT_TOKEN: xoxb- token of a single workspace
+	AppToken      string // SLACK_APP_TOKEN: xapp- token → Socket Mode
+	APIURL        string // SLACK_API_URL: Web API base
+	ClientID      string // SLACK_CLIENT_ID: OAuth v2 install (multi-workspace)
+	ClientSecret  string // SLACK_CLIENT_SECRET
+}
+
+// Enabled reports whether Slack is configured at all.
+func (s Slack) Enabled() bool { return s.BotToken != "" || s.ClientID != "" }
+
+// SocketMode reports whether Slack requests come over Socket Mode.
+func (s Slack) SocketMode() bool { return s.AppToken != "" }
 
 // Sandbox reports whether the embedded sandbox stands in for Dynamics.
 func (d Dataverse) Sandbox() bool { return d.URL == "" }
@@ -60,6 +78,14 @@ func Load(getenv func(string) string) (*Config, error) {
 			ClientSecret: get("DATAVERSE_CLIENT_SECRET", ""),
 			AuthorityURL: strings.TrimRight(get("DATAVERSE_AUTHORITY_URL", "https://login.microsoftonline.com"), "/"),
 		},
+	}
+	c.Slack = Slack{
+		SigningSecret: get("SLACK_SIGNING_SECRET", ""), BotToken: get("SLACK_BOT_TOKEN", ""),
+		AppToken: get("SLACK_APP_TOKEN", ""), APIURL: get("SLACK_API_URL", "https://slack.com/api/"),
+		ClientID: get("SLACK_CLIENT_ID", ""), ClientSecret: get("SLACK_CLIENT_SECRET", ""),
+	}
+	if !strings.HasSuffix(c.Slack.APIURL, "/") {
+		c.Slack.APIURL += "/"
 	}
 	for _, k := range strings.Split(get("CRMBOT_ENCRYPTION_KEY", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -104,6 +130,7 @@ func Load(getenv func(string) string) (*Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, c.Slack.check()...)
 	if c.RedisURL != "" && len(c.EncryptionKey) == 0 {
 		errs = append(errs, errors.New("CRMBOT_ENCRYPTION_KEY is required with REDIS_URL (tokens are encrypted at rest)"))
 	}
@@ -123,4 +150,28 @@ func checkURL(name, v string, httpsOnly bool) error {
 
 func isLoopback(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+}
+
+// check validates the Slack variables together.
+func (s Slack) check() []error {
+	var errs []error
+	if err := checkURL("SLACK_API_URL", s.APIURL, true); err != nil {
+		errs = append(errs, err)
+	}
+	if s.BotToken != "" && !strings.HasPrefix(s.BotToken, "xoxb-") {
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN: a bot token starts with xoxb-"))
+	}
+	if s.AppToken != "" && !strings.HasPrefix(s.AppToken, "xapp-") {
+		errs = append(errs, errors.New("SLACK_APP_TOKEN: an app-level token starts with xapp-"))
+	}
+	if s.AppToken != "" && s.BotToken == "" {
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN is required with SLACK_APP_TOKEN (Socket Mode)"))
+	}
+	if (s.ClientID == "") != (s.ClientSecret == "") {
+		errs = append(errs, errors.New("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (multi-workspace install)"))
+	}
+	if s.Enabled() && !s.SocketMode() && s.SigningSecret == "" {
+		errs = append(errs, errors.New("SLACK_SIGNING_SECRET is required for Slack in HTTP mode (set it, or SLACK_APP_TOKEN for Socket Mode)"))
+	}
+	return errs
 }

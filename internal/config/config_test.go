@@ -30,6 +30,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"dataverse over http":   {map[string]string{"DATAVERSE_URL": "http://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c", "DATAVERSE_CLIENT_SECRET": "s"}, "must use https"},
 		"sandbox exposure typo": {map[string]string{"CRMBOT_SANDBOX_PUBLIC": "maybe"}, "CRMBOT_SANDBOX_PUBLIC"},
 		"redis without key":     {map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}, "CRMBOT_ENCRYPTION_KEY"},
+		"slack http no secret":  {map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"},
+		"slack socket no bot":   {map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"},
+		"slack wrong token":     {map[string]string{"SLACK_BOT_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"},
+		"slack client half":     {map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"},
+		"slack api over http":   {map[string]string{"SLACK_API_URL": "http://slack.example.com/api/"}, "SLACK_API_URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
@@ -37,6 +42,26 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestLoadSlackModes(t *testing.T) {
+	c, err := Load(env(map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}))
+	if err != nil {
+		t.Fatalf("Socket Mode needs no signing secret: %v", err)
+	}
+	if !c.Slack.Enabled() || !c.Slack.SocketMode() || c.Slack.APIURL != "https://slack.com/api/" {
+		t.Fatalf("slack = %+v", c.Slack)
+	}
+	c, err = Load(env(map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "http://127.0.0.1:9/api"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Slack.SocketMode() || c.Slack.APIURL != "http://127.0.0.1:9/api/" {
+		t.Fatalf("slack = %+v", c.Slack)
+	}
+	if c, _ := Load(env(nil)); c.Slack.Enabled() {
+		t.Fatal("Slack on with nothing set")
 	}
 }
 
