@@ -57,7 +57,10 @@ func TestSlowDynamicsStillAcksInTime(t *testing.T) {
 	if resp.Elapsed > 1500*time.Millisecond {
 		t.Fatalf("ack after %s with Dynamics at 5 s per call", resp.Elapsed)
 	}
-	waitFor(t, "Loading…", func() bool { v, ok := r.fake.TopView(chloe.ref.UserID); return ok && strings.Contains(text(v.Blocks), "Loading") })
+	waitFor(t, "Loading…", func() bool {
+		v, ok := r.fake.TopView(chloe.ref.UserID)
+		return ok && strings.Contains(text(v.Blocks), "Loading")
+	})
 	if opened := r.fake.Calls("views.open"); time.Since(start) > 3*time.Second || opened[len(opened)-1].Error != "" {
 		t.Fatalf("views.open: %+v after %s", opened[len(opened)-1], time.Since(start))
 	}
