@@ -4,7 +4,9 @@ GOFLAGS   ?=
 PKGS      := ./...
 BENCHTIME ?= 1s
 
-.PHONY: all build run sandbox test vet fmt-check e2e bench pictures clean
+FUZZTIME  ?= 30s
+
+.PHONY: all build run sandbox test vet fmt-check e2e bench pictures fuzz clean
 
 all: build
 
@@ -50,6 +52,16 @@ bench:
 	$(GO) test -run '^$$' -bench 'DecodePage5000' -benchmem -benchtime $(BENCHTIME) ./crm/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./crm/sandbox/
 	$(GO) test -run '^$$' -bench CommitPage5000 -benchtime 50x ./store/redisstore/
+
+## fuzz: every fuzz target of the request-parsing paths, FUZZTIME each (CI runs them briefly)
+FUZZ_PKGS := ./bot/slack/
+fuzz:
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 clean:
 	rm -rf bin

@@ -20,6 +20,8 @@ func TestCloseFlowsFromTheDetail(t *testing.T) {
 	acc := chloe.create("accounts", map[string]any{"name": "Tailspin Toys"})
 	opp := chloe.create("opportunities", map[string]any{"name": "Toy fair stand", "customerid_account@odata.bind": bind("accounts", acc)})
 	lead := chloe.create("leads", map[string]any{"subject": "Kites for schools", "lastname": "Kite", "companyname": "Kite Co"})
+	lost := chloe.create("opportunities", map[string]any{"name": "Lost cause", "customerid_account@odata.bind": bind("accounts", acc)})
+	dq := chloe.create("leads", map[string]any{"subject": "Spam offer", "lastname": "Spammer", "companyname": "Junk"})
 
 	chloe.command("opps")
 	detail := chloe.click("View")
@@ -46,6 +48,26 @@ func TestCloseFlowsFromTheDetail(t *testing.T) {
 	waitFor(t, "the lead's detail to show it qualified", func() bool {
 		return !strings.Contains(text(viewOf(r, ldetail.ID).Blocks), "Qualify")
 	})
+
+	// Lose (status Out-Sold) and disqualify, searched for by name.
+	chloe.command("opps lost cause")
+	chloe.click("View")
+	chloe.click("Close as lost")
+	if ans := chloe.submit(map[string]any{"statuscode": "Out-Sold"}); ans["response_action"] != "update" {
+		t.Fatalf("lose: %v", ans)
+	}
+	if rec := r.record("opportunities", lost); attr(rec, "statecode") != "2" || attr(rec, "statuscode") != "5" {
+		t.Fatalf("lost opportunity state %s status %s, want 2/5", attr(rec, "statecode"), attr(rec, "statuscode"))
+	}
+	chloe.command("leads spam")
+	chloe.click("View")
+	chloe.click("Disqualify")
+	if ans := chloe.submit(nil); ans["response_action"] != "update" {
+		t.Fatalf("disqualify: %v", ans)
+	}
+	if got := attr(r.record("leads", dq), "statecode"); got != "2" {
+		t.Fatalf("disqualified lead statecode %s, want 2", got)
+	}
 }
 
 // Notification settings from the Home tab: the button opens the form in a
