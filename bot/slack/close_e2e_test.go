@@ -23,7 +23,7 @@ func TestCloseFlowsFromTheDetail(t *testing.T) {
 	lost := chloe.create("opportunities", map[string]any{"name": "Lost cause", "customerid_account@odata.bind": bind("accounts", acc)})
 	dq := chloe.create("leads", map[string]any{"subject": "Spam offer", "lastname": "Spammer", "companyname": "Junk"})
 
-	chloe.command("opps")
+	chloe.command("opps toy fair")
 	detail := chloe.click("View")
 	chloe.click("Close as won")
 	if ans := chloe.submit(map[string]any{"actualrevenue": "12500"}); ans["response_action"] != "update" {
@@ -36,7 +36,7 @@ func TestCloseFlowsFromTheDetail(t *testing.T) {
 		return !strings.Contains(text(viewOf(r, detail.ID).Blocks), "Close as won")
 	})
 
-	chloe.command("leads")
+	chloe.command("leads kites")
 	ldetail := chloe.click("View")
 	chloe.click("Qualify")
 	if ans := chloe.submit(nil); ans["response_action"] != "update" {
