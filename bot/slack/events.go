@@ -55,13 +55,21 @@ func (a *Adapter) event(ctx context.Context, body []byte) (any, error) {
 				return nil, nil
 			}
 		}
-		a.background(ctx, workTimeout, func(ctx context.Context) { a.callback(ctx, ev) })
+		var auth struct {
+			Authorizations []struct {
+				IsEnterpriseInstall bool `json:"is_enterprise_install"`
+			} `json:"authorizations"`
+		}
+		_ = json.Unmarshal(body, &auth)
+		org := len(auth.Authorizations) > 0 && auth.Authorizations[0].IsEnterpriseInstall
+		a.background(ctx, workTimeout, func(ctx context.Context) { a.callback(ctx, ev, org) })
 	}
 	return nil, nil
 }
 
-// callback handles one deduplicated event.
-func (a *Adapter) callback(ctx context.Context, ev slackevents.EventsAPIEvent) {
+// callback handles one deduplicated event. org: the app is installed
+// org-wide (Enterprise Grid), so its installation is the enterprise's.
+func (a *Adapter) callback(ctx context.Context, ev slackevents.EventsAPIEvent, org bool) {
 	team, enterprise := ev.TeamID, ""
 	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
 		enterprise = cb.EnterpriseID
@@ -74,18 +82,21 @@ func (a *Adapter) callback(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	case *slackevents.LinkSharedEvent:
 		a.unfurl(ctx, team, enterprise, e)
 	case *slackevents.AppUninstalledEvent:
-		a.uninstalled(ctx, team, enterprise)
+		a.uninstalled(ctx, team, enterprise, org)
 	case *slackevents.TokensRevokedEvent:
 		if len(e.Tokens.Bot) > 0 {
-			a.uninstalled(ctx, team, enterprise)
+			a.uninstalled(ctx, team, enterprise, org)
 		}
 	}
 }
 
-func (a *Adapter) uninstalled(ctx context.Context, team, enterprise string) {
-	a.Logger.Info("slack: app uninstalled or tokens revoked", "team", team, "enterprise", enterprise)
+func (a *Adapter) uninstalled(ctx context.Context, team, enterprise string, org bool) {
+	a.Logger.Info("slack: app uninstalled or tokens revoked", "team", team, "enterprise", enterprise, "org_install", org)
 	if a.Uninstall == nil {
 		return
+	}
+	if org {
+		team = "" // the org-wide installation, not a workspace's
 	}
 	if err := a.Uninstall.Uninstalled(ctx, team, enterprise); err != nil {
 		a.Logger.Warn("slack: forgetting the installation failed", "team", team, "error", err)
