@@ -52,6 +52,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'DecodePage5000' -benchmem -benchtime $(BENCHTIME) ./crm/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./crm/sandbox/
 	$(GO) test -run '^$$' -bench CommitPage5000 -benchtime 50x ./store/redisstore/
+	$(GO) test -run '^$$' -bench SlashLeads -benchtime 300x ./bot/slack/
 
 ## fuzz: every fuzz target of the request-parsing paths, FUZZTIME each (CI runs them briefly)
 FUZZ_PKGS := ./bot/slack/

@@ -37,7 +37,7 @@ const (
 )
 
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	sb    *sandbox.Sandbox
 	sbSrv *httptest.Server
 	srv   *httptest.Server
@@ -52,18 +52,19 @@ type rigOptions struct {
 	sandbox   func(*sandbox.Options)
 	ackBudget time.Duration
 	socket    bool
+	onCall    func(slackfake.Call) // slackfake.Options.OnCall
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func newRig(t *testing.T, opts ...func(*rigOptions)) *rig {
+func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	t.Helper()
 	var o rigOptions
 	for _, f := range opts {
 		f(&o)
 	}
 	r := &rig{t: t}
-	r.fake = slackfake.New(slackfake.Options{})
+	r.fake = slackfake.New(slackfake.Options{OnCall: o.onCall})
 	r.fake.AddTeam(slackfake.Team{ID: teamID, Name: "Contoso", BotToken: botToken, BotUserID: "UBOT0001", BotID: "BBOT0001"})
 	mux := http.NewServeMux()
 	r.srv = httptest.NewServer(mux)
@@ -164,14 +165,14 @@ func (r *rig) user(email, locale string) *user {
 
 func demoEmail(i int) string { return sandbox.DemoUsers()[i].Email }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // waitFor polls cond until it holds (10 s at most).
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

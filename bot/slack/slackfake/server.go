@@ -36,6 +36,13 @@ type Options struct {
 	// client. Defaults to 5s (slack-go's client gives up after 30s without
 	// a ping).
 	SocketPingInterval time.Duration
+	// OnCall, when set, is called with every Web API call (and every
+	// response_url post) once it is recorded and before its answer is
+	// written, outside the server's lock, from the request's goroutine:
+	// it may run concurrently with itself and may call the Server's
+	// methods. Its Params are a copy. Benchmarks use it to learn without
+	// polling that a call has landed.
+	OnCall func(Call)
 }
 
 // Team is a workspace the app is installed in, with its bot token.
@@ -90,6 +97,9 @@ type Call struct {
 	Method string
 	Token  string
 	TeamID string // the team of the token, if known
+	// UserID is the user whose view a successful views.* call opened,
+	// pushed, updated or published ("" for other methods).
+	UserID string
 	// Params holds the request parameters: form fields as strings, except
 	// JSON-valued fields (blocks, view, metadata, unfurls, attachments),
 	// which are decoded; JSON bodies decoded as is.
@@ -607,8 +617,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		body["ok"] = true
 	}
 	s.mu.Lock()
+	if v, ok := body["view"].(map[string]any); ok && aerr == nil && strings.HasPrefix(method, "views.") {
+		if id, _ := v["id"].(string); s.views[id] != nil {
+			call.UserID = s.views[id].user
+		}
+	}
 	s.calls = append(s.calls, call)
 	s.mu.Unlock()
+	s.notify(call)
 
 	if status >= 500 {
 		w.Header().Set("Content-Type", "text/html")
@@ -897,9 +913,21 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, hr *http.Request) {
 	body, _ := io.ReadAll(hr.Body)
 	var params map[string]any
 	_ = json.Unmarshal(body, &params)
+	call := s.recordResponseURL(hr.PathValue("id"), params)
+	s.notify(call)
+	w.WriteHeader(call.Status)
+	if call.Error != "" {
+		_, _ = io.WriteString(w, call.Error)
+		return
+	}
+	_, _ = io.WriteString(w, "ok")
+}
+
+// recordResponseURL applies and records one response_url post.
+func (s *Server) recordResponseURL(id string, params map[string]any) Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := s.responseURL[hr.PathValue("id")]
+	rec := s.responseURL[id]
 	call := Call{Method: "response_url", Params: params, Time: s.now(), Status: http.StatusOK}
 	switch {
 	case rec == nil:
@@ -918,10 +946,14 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, hr *http.Request) {
 		}
 	}
 	s.calls = append(s.calls, call)
-	w.WriteHeader(call.Status)
-	if call.Error != "" {
-		_, _ = io.WriteString(w, call.Error)
+	return call
+}
+
+// notify hands a recorded call to Options.OnCall, with its own Params.
+func (s *Server) notify(c Call) {
+	if s.opts.OnCall == nil {
 		return
 	}
-	_, _ = io.WriteString(w, "ok")
+	c.Params = maps.Clone(c.Params)
+	s.opts.OnCall(c)
 }
