@@ -164,16 +164,17 @@ func (a *Adapter) background(ctx context.Context, timeout time.Duration, f func(
 }
 
 // api returns a Web API client for a workspace.
-func (a *Adapter) api(ctx context.Context, teamID, enterpriseID string) (*goslack.Client, error) {
+func (a *Adapter) api(ctx context.Context, teamID, enterpriseID string) (*client, error) {
 	tok, err := a.Tokens.BotToken(ctx, teamID, enterpriseID)
 	if err != nil {
 		return nil, err
 	}
-	opts := []goslack.Option{goslack.OptionHTTPClient(a.HTTPClient)}
-	if a.APIURL != "" {
-		opts = append(opts, goslack.OptionAPIURL(a.APIURL))
+	base := a.APIURL
+	if base == "" {
+		base = goslack.APIURL
 	}
-	return goslack.New(tok, opts...), nil
+	opts := []goslack.Option{goslack.OptionHTTPClient(a.HTTPClient), goslack.OptionAPIURL(base)}
+	return &client{Client: goslack.New(tok, opts...), token: tok, base: base, http: a.HTTPClient}, nil
 }
 
 // chatUser is the store identity of a Slack user: their workspace and id.

@@ -151,7 +151,7 @@ func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, rece
 
 // updateView shows v in the modal id (hash guards against a newer change;
 // empty: unconditional).
-func (a *Adapter) updateView(ctx context.Context, api *goslack.Client, id, hash string, v cards.View, m meta, loc i18n.Localizer) {
+func (a *Adapter) updateView(ctx context.Context, api *client, id, hash string, v cards.View, m meta, loc i18n.Localizer) {
 	_, err := api.UpdateViewContext(ctx, a.modal(v, m, loc), "", hash, id)
 	if err != nil {
 		a.Logger.Warn("slack: views.update failed", "view", id, "error", err)
@@ -266,7 +266,7 @@ func (a *Adapter) runAction(ctx context.Context, ic goslack.InteractionCallback,
 // modal, while the stack has room) a "Loading…" view. At the stack's limit
 // the current modal is used instead. It returns the view to fill and its
 // meta, or nil when the trigger could not be used.
-func (a *Adapter) openLoading(ctx context.Context, api *goslack.Client, ic goslack.InteractionCallback, here meta, inModal bool, received time.Time, loc i18n.Localizer) (*goslack.View, meta) {
+func (a *Adapter) openLoading(ctx context.Context, api *client, ic goslack.InteractionCallback, here meta, inModal bool, received time.Time, loc i18n.Localizer) (*goslack.View, meta) {
 	if inModal && here.Depth >= maxStack {
 		return &goslack.View{ID: ic.View.ID, Hash: ic.View.Hash}, here
 	}
@@ -297,7 +297,7 @@ func (a *Adapter) openLoading(ctx context.Context, api *goslack.Client, ic gosla
 
 // replace shows v where the user acted: the same modal, or the message in
 // place.
-func (a *Adapter) replace(ctx context.Context, api *goslack.Client, ic goslack.InteractionCallback, here meta, inModal bool, v cards.View, loc i18n.Localizer) {
+func (a *Adapter) replace(ctx context.Context, api *client, ic goslack.InteractionCallback, here meta, inModal bool, v cards.View, loc i18n.Localizer) {
 	switch {
 	case inModal:
 		a.updateView(ctx, api, ic.View.ID, ic.View.Hash, v, here, loc)
@@ -312,7 +312,7 @@ func (a *Adapter) replace(ctx context.Context, api *goslack.Client, ic goslack.I
 
 // refresh shows the new state of the card a dialog was opened from: the
 // parent modal, or the message.
-func (a *Adapter) refresh(ctx context.Context, api *goslack.Client, m meta, v cards.View, loc i18n.Localizer) {
+func (a *Adapter) refresh(ctx context.Context, api *client, m meta, v cards.View, loc i18n.Localizer) {
 	switch {
 	case m.Parent != "":
 		parent := meta{Depth: m.Depth - 1, Channel: m.Channel, TS: m.TS}
@@ -323,7 +323,7 @@ func (a *Adapter) refresh(ctx context.Context, api *goslack.Client, m meta, v ca
 }
 
 // updateMessage replaces a posted message's content (chat.update).
-func (a *Adapter) updateMessage(ctx context.Context, api *goslack.Client, channel, ts string, v cards.View, loc i18n.Localizer) {
+func (a *Adapter) updateMessage(ctx context.Context, api *client, channel, ts string, v cards.View, loc i18n.Localizer) {
 	if _, ok := v.(*cards.Form); ok {
 		return // a form never replaces a message
 	}

@@ -74,7 +74,7 @@ func (a *Adapter) Update(ctx context.Context, to store.ChatUser, ref bot.Message
 }
 
 // post posts v to a channel, paced and retried, and returns its ts.
-func (a *Adapter) post(ctx context.Context, api *goslack.Client, channel string, v cards.View, loc i18n.Localizer) (string, error) {
+func (a *Adapter) post(ctx context.Context, api *client, channel string, v cards.View, loc i18n.Localizer) (string, error) {
 	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
 	if err != nil {
 		return "", err

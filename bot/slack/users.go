@@ -69,7 +69,7 @@ const profileBudget = 1200 * time.Millisecond
 // profile returns a user's locale and email, from the cache or users.info
 // (within profileBudget). On failure it returns what it has (nothing): the
 // user then gets English, and linking falls back to the one-time code.
-func (a *Adapter) profile(ctx context.Context, api *goslack.Client, teamID, userID string) profile {
+func (a *Adapter) profile(ctx context.Context, api *client, teamID, userID string) profile {
 	key := teamID + "/" + userID
 	if p, ok := a.users.get(key); ok {
 		return p
