@@ -3,7 +3,6 @@ package slack
 import (
 	"context"
 	"errors"
-	"strings"
 	gosync "sync"
 	"time"
 
@@ -121,7 +120,7 @@ func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, rece
 	if err != nil {
 		a.Logger.Warn("slack: no bot token for the workspace", "team", cmd.TeamID, "error", err)
 		a.respond(ctx, cmd.ResponseURL, &cards.Message{Tone: cards.ToneWarning,
-			Text: []string{a.Messages.For().T(i18n.SlackNotInstalled, nil)}}, a.Messages.For())
+			Text: []string{a.Messages.For().T(i18n.SlackNotInstalled, nil)}}, a.Messages.For(), false)
 		return
 	}
 	p := a.profile(ctx, api, cmd.TeamID, cmd.UserID)
@@ -143,7 +142,7 @@ func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, rece
 		// No modal (the trigger expired, or Slack refused): answer in the
 		// conversation, visible to the user only.
 		a.Logger.Warn("slack: views.open failed; answering through response_url", "error", err)
-		a.respond(ctx, cmd.ResponseURL, r.resp.View, loc)
+		a.respond(ctx, cmd.ResponseURL, r.resp.View, loc, false)
 		return
 	}
 	a.updateView(ctx, api, opened.View.ID, opened.View.Hash, r.resp.View, m, loc)
@@ -158,8 +157,9 @@ func (a *Adapter) updateView(ctx context.Context, api *client, id, hash string, 
 	}
 }
 
-// respond answers through a response_url, privately.
-func (a *Adapter) respond(ctx context.Context, responseURL string, v cards.View, loc i18n.Localizer) {
+// respond answers through a response_url, privately: a new ephemeral
+// message, or (replace) in place of the ephemeral message acted on.
+func (a *Adapter) respond(ctx context.Context, responseURL string, v cards.View, loc i18n.Localizer, replace bool) {
 	if responseURL == "" || v == nil {
 		return
 	}
@@ -167,16 +167,30 @@ func (a *Adapter) respond(ctx context.Context, responseURL string, v cards.View,
 		// A form needs a modal; without one, say what to do instead.
 		v = &cards.Message{Tone: cards.ToneInfo, Title: f.Title, Text: []string{loc.T(i18n.SlackTryAgain, nil)}}
 	}
-	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
-	if err != nil {
-		a.Logger.Error("slack: view does not fit a message", "error", err)
+	blocks, ok := a.messageBlocks(v, loc)
+	if !ok {
 		return
 	}
-	msg := &goslack.WebhookMessage{ResponseType: goslack.ResponseTypeEphemeral, Text: fallbackText(v),
-		Blocks: &goslack.Blocks{BlockSet: blocks}}
+	msg := &goslack.WebhookMessage{Text: slackcards.FallbackText(v), Blocks: &goslack.Blocks{BlockSet: blocks}}
+	if replace {
+		msg.ReplaceOriginal = true
+	} else {
+		msg.ResponseType = goslack.ResponseTypeEphemeral
+	}
 	if err := goslack.PostWebhookCustomHTTPContext(ctx, responseURL, a.HTTPClient, msg); err != nil {
 		a.Logger.Warn("slack: response_url failed", "error", err)
 	}
+}
+
+// messageBlocks renders v for a message surface; a view that does not fit
+// (it should not happen: the renderer cuts what can be cut) is logged.
+func (a *Adapter) messageBlocks(v cards.View, loc i18n.Localizer) ([]goslack.Block, bool) {
+	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
+	if err != nil {
+		a.Logger.Error("slack: view does not fit a message", "error", err)
+		return nil, false
+	}
+	return blocks, true
 }
 
 // --- block actions ---
@@ -302,7 +316,7 @@ func (a *Adapter) replace(ctx context.Context, api *client, ic goslack.Interacti
 	case inModal:
 		a.updateView(ctx, api, ic.View.ID, ic.View.Hash, v, here, loc)
 	case ic.Container.IsEphemeral && ic.ResponseURL != "":
-		a.respondReplace(ctx, ic.ResponseURL, v, loc)
+		a.respond(ctx, ic.ResponseURL, v, loc, true)
 	case here.Channel != "" && here.TS != "":
 		a.updateMessage(ctx, api, here.Channel, here.TS, v, loc)
 	default:
@@ -327,27 +341,13 @@ func (a *Adapter) updateMessage(ctx context.Context, api *client, channel, ts st
 	if _, ok := v.(*cards.Form); ok {
 		return // a form never replaces a message
 	}
-	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
-	if err != nil {
-		a.Logger.Error("slack: view does not fit a message", "error", err)
+	blocks, ok := a.messageBlocks(v, loc)
+	if !ok {
 		return
 	}
-	_, _, _, err = api.UpdateMessageContext(ctx, channel, ts, goslack.MsgOptionText(fallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
+	_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		a.Logger.Warn("slack: chat.update failed", "channel", channel, "error", err)
-	}
-}
-
-// respondReplace replaces an ephemeral message through its response_url.
-func (a *Adapter) respondReplace(ctx context.Context, responseURL string, v cards.View, loc i18n.Localizer) {
-	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
-	if err != nil {
-		a.Logger.Error("slack: view does not fit a message", "error", err)
-		return
-	}
-	msg := &goslack.WebhookMessage{ReplaceOriginal: true, Text: fallbackText(v), Blocks: &goslack.Blocks{BlockSet: blocks}}
-	if err := goslack.PostWebhookCustomHTTPContext(ctx, responseURL, a.HTTPClient, msg); err != nil {
-		a.Logger.Warn("slack: response_url failed", "error", err)
 	}
 }
 
@@ -542,26 +542,4 @@ func forMessage(v cards.View) cards.View {
 		return &c
 	}
 	return v
-}
-
-// fallbackText is a message's plain text (notifications, screen readers).
-func fallbackText(v cards.View) string {
-	switch v := v.(type) {
-	case *cards.Notification:
-		return v.Headline
-	case *cards.Message:
-		if v.Title != "" {
-			return v.Title
-		}
-		return strings.Join(v.Text, "\n")
-	case *cards.List:
-		return v.Title
-	case *cards.Detail:
-		return v.Title
-	case *cards.Confirmation:
-		return v.Title
-	case *cards.Form:
-		return v.Title
-	}
-	return ""
 }

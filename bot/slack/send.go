@@ -68,7 +68,7 @@ func (a *Adapter) Update(ctx context.Context, to store.ChatUser, ref bot.Message
 	}
 	return a.retry(ctx, ref.Conversation, func() error {
 		_, _, _, err := api.UpdateMessageContext(ctx, ref.Conversation, ref.ID,
-			goslack.MsgOptionText(fallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
+			goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
 		return err
 	})
 }
@@ -81,7 +81,7 @@ func (a *Adapter) post(ctx context.Context, api *client, channel string, v cards
 	}
 	var ts string
 	err = a.retry(ctx, channel, func() error {
-		_, t, err := api.PostMessageContext(ctx, channel, goslack.MsgOptionText(fallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
+		_, t, err := api.PostMessageContext(ctx, channel, goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
 		ts = t
 		return err
 	})

@@ -3,6 +3,7 @@ package slack
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -115,6 +116,23 @@ func ModalOf(v cards.View, opts Options) (goslack.ModalViewRequest, error) {
 		m.Close = plain(opts.CloseLabel, MaxModalText)
 	}
 	return m, nil
+}
+
+// FallbackText is a message's plain text, which Slack shows in
+// notifications and reads to screen readers: a notification's headline, a
+// message's title (or its text), any other view's title.
+func FallbackText(v cards.View) string {
+	switch v := v.(type) {
+	case *cards.Notification:
+		return v.Headline
+	case *cards.Message:
+		if v.Title == "" {
+			return strings.Join(v.Text, "\n")
+		}
+	case *cards.Form:
+		return v.Title
+	}
+	return viewTitle(v)
 }
 
 func viewTitle(v cards.View) string {
