@@ -11,7 +11,10 @@
 // an "Open in Dynamics" way out.
 package cards
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // View is one of Message, List, Detail, Form, Confirmation, Notification.
 type View interface{ isView() }
@@ -255,4 +258,40 @@ type Notification struct {
 	At         time.Time
 	// Footer is small print (the time, "Change your notifications in settings").
 	Footer string
+}
+
+// Title is a view's title, for a dialog's or a modal's title bar: the
+// list's, the record's, the form's; a notification's record type. "" when
+// the view has none.
+func Title(v View) string {
+	switch v := v.(type) {
+	case *Message:
+		return v.Title
+	case *List:
+		return v.Title
+	case *Detail:
+		return v.Title
+	case *Form:
+		return v.Title
+	case *Confirmation:
+		return v.Title
+	case *Notification:
+		return v.RecordType
+	}
+	return ""
+}
+
+// Summary is the plain text that stands for a view where only text shows:
+// a message's notification toast, screen readers, mobile pushes. A
+// notification's headline, an untitled message's text, else the title.
+func Summary(v View) string {
+	switch v := v.(type) {
+	case *Notification:
+		return v.Headline
+	case *Message:
+		if v.Title == "" {
+			return strings.Join(v.Text, "\n")
+		}
+	}
+	return Title(v)
 }

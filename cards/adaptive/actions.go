@@ -13,7 +13,7 @@ import (
 const defaultOpenLabel = "Dynamics 365"
 
 // action renders one button (see the package doc for the mapping).
-func action(a cards.Action) (obj, error) {
+func (r *renderer) action(a cards.Action) (obj, error) {
 	if a.Label == "" {
 		return nil, fmt.Errorf("action %q: no label: %w", a.ID, ErrInvalid)
 	}
@@ -29,6 +29,8 @@ func action(a cards.Action) (obj, error) {
 		o = obj{{"type", "Action.OpenUrl"}, {"title", title}, {"url", a.URL}}
 	case a.ID == "":
 		return nil, fmt.Errorf("action %q: neither id nor URL: %w", a.Label, ErrInvalid)
+	case r.dialog:
+		o = obj{{"type", "Action.Submit"}, {"title", title}, {"data", r.submitData(a.ID, a.Value)}}
 	case a.Dialog:
 		o = obj{{"type", "Action.Submit"}, {"title", title}, {"data", obj{
 			{"msteams", obj{{"type", "task/fetch"}}},
@@ -68,10 +70,10 @@ func openAction(rawURL, label string) *cards.Action {
 }
 
 // actions renders buttons.
-func actions(as []cards.Action) ([]obj, error) {
+func (r *renderer) actions(as []cards.Action) ([]obj, error) {
 	out := make([]obj, 0, len(as))
 	for _, a := range as {
-		o, err := action(a)
+		o, err := r.action(a)
 		if err != nil {
 			return nil, err
 		}
@@ -89,12 +91,12 @@ func actionSet(as []obj) obj {
 // foot in one row (see row) when they fit in one (MaxActions, overflow
 // included: the adaptivecards library counts both), else as rows of
 // MaxActions appended to the body, so none is lost and the order holds.
-func foot(c *Card, as []cards.Action, open *cards.Action) error {
+func (r *renderer) foot(c *Card, as []cards.Action, open *cards.Action) error {
 	if open != nil {
 		as = append(as[:len(as):len(as)], *open)
 	}
 	if len(as) <= MaxActions {
-		rendered, err := row(as)
+		rendered, err := r.row(as)
 		if err != nil {
 			return err
 		}
@@ -102,7 +104,7 @@ func foot(c *Card, as []cards.Action, open *cards.Action) error {
 		return nil
 	}
 	for start := 0; start < len(as); start += MaxActions {
-		rendered, err := row(as[start:min(start+MaxActions, len(as))])
+		rendered, err := r.row(as[start:min(start+MaxActions, len(as))])
 		if err != nil {
 			return err
 		}
@@ -117,8 +119,8 @@ func foot(c *Card, as []cards.Action, open *cards.Action) error {
 // none is lost. Which ones stay visible: the positive ones (StylePrimary:
 // resolve, win, qualify, complete…) first, then the others in the view's
 // order; the JSON keeps the view's order either way.
-func row(as []cards.Action) ([]obj, error) {
-	rendered, err := actions(as)
+func (r *renderer) row(as []cards.Action) ([]obj, error) {
+	rendered, err := r.actions(as)
 	if err != nil || len(rendered) <= MaxVisibleActions {
 		return rendered, err
 	}

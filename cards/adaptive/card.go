@@ -72,6 +72,15 @@ var (
 type Options struct {
 	// MaxBytes caps the card's JSON (json.Marshal); 0 means MaxBytes.
 	MaxBytes int
+	// Dialog renders the card for a Teams dialog, where Action.Execute is
+	// not supported: every button with an ID becomes an Action.Submit whose
+	// data is {"verb": ID, "value": Value} (the dialog sends task/submit
+	// with it and the inputs), and the search button likewise.
+	Dialog bool
+	// Origin, in a dialog, is the id of the message the dialog was opened
+	// from: every Action.Submit carries it back (ReadAction,
+	// ReadSubmission) so the adapter can update that message in place.
+	Origin string
 }
 
 // Card is a rendered Adaptive Card 1.5, ready for json.Marshal.
@@ -127,7 +136,7 @@ func Render(v cards.View, opts Options) (Card, error) {
 	}
 	size := 0
 	for _, lim := range levels {
-		r := renderer{lim: lim}
+		r := renderer{lim: lim, dialog: opts.Dialog, origin: opts.Origin}
 		c, err := r.view(v)
 		if err != nil {
 			return Card{}, err
@@ -145,7 +154,19 @@ func Render(v cards.View, opts Options) (Card, error) {
 
 // renderer renders one view at one level of limits.
 type renderer struct {
-	lim limits
+	lim    limits
+	dialog bool
+	origin string
+}
+
+// submitData is an Action.Submit's data in a dialog: verb and value, and
+// the origin message when there is one.
+func (r *renderer) submitData(verb, value string) obj {
+	d := obj{{"verb", verb}, {"value", value}}
+	if r.origin != "" {
+		d = d.set(originKey, r.origin)
+	}
+	return d
 }
 
 func (r *renderer) view(v cards.View) (Card, error) {

@@ -25,7 +25,7 @@ func (r *renderer) fields(fs []cards.Field) ([]obj, error) {
 			continue
 		}
 		flush()
-		sel, err := action(*f.Open)
+		sel, err := r.action(*f.Open)
 		if err != nil {
 			return nil, err
 		}

@@ -50,11 +50,15 @@ const (
 	timeSuffix = ".time"
 )
 
+// originKey carries Options.Origin in Action.Submit data.
+const originKey = "origin"
+
 // Submission is what a form's button carries back under SubmitKey.
 type Submission struct {
 	Form   string // Form.ID
 	State  string // Form.State
 	Cancel bool   // the Cancel button, not Submit
+	Origin string // Options.Origin of the rendering
 }
 
 // ReadSubmission reads a task/submit payload's form data; false when the
@@ -68,7 +72,67 @@ func ReadSubmission(data map[string]any) (Submission, bool) {
 	s.Form, _ = m["form"].(string)
 	s.State, _ = m["state"].(string)
 	s.Cancel, _ = m["cancel"].(bool)
+	s.Origin, _ = m[originKey].(string)
 	return s, true
+}
+
+// ButtonAction is what a button's Action.Submit or Action.Execute data
+// carries: the cards.Action's ID (verb) and Value, and in a dialog the
+// origin message.
+type ButtonAction struct {
+	Verb, Value, Origin string
+}
+
+// ReadAction reads a button's data (a dialog's task/submit, a task/fetch,
+// or an Action.Submit from a message); false when it carries no verb.
+func ReadAction(data map[string]any) (ButtonAction, bool) {
+	var b ButtonAction
+	b.Verb, _ = data["verb"].(string)
+	b.Value, _ = data["value"].(string)
+	b.Origin, _ = data[originKey].(string)
+	return b, b.Verb != ""
+}
+
+// ReadValues reads a submission's inputs without the form: every key but
+// SubmitKey, "msteams", the button's own data and the search box holds an
+// input's text; a datetime's two inputs are joined back as Values does, and
+// a lookup's hint choice reads as "". Teams gives the dialog's inputs back,
+// not the form, so this is what an adapter uses.
+func ReadValues(data map[string]any) map[string]string {
+	out := make(map[string]string, len(data))
+	for k, v := range data {
+		switch k {
+		case SubmitKey, "msteams", "verb", "value", originKey:
+			continue
+		}
+		t, ok := text(v)
+		if !ok {
+			continue
+		}
+		if t == noChoice {
+			t = ""
+		}
+		name, isDate := strings.CutSuffix(k, dateSuffix)
+		if !isDate {
+			if n, isTime := strings.CutSuffix(k, timeSuffix); isTime {
+				if _, paired := data[n+dateSuffix]; paired {
+					continue // joined with its date below
+				}
+			}
+			out[k] = t
+			continue
+		}
+		tm, _ := text(data[name+timeSuffix])
+		switch {
+		case t == "":
+			out[name] = ""
+		case tm == "":
+			out[name] = t
+		default:
+			out[name] = t + "T" + tm
+		}
+	}
+	return out
 }
 
 // Values reads a task/submit payload's inputs back by Input.Name, as the
@@ -139,6 +203,9 @@ func (r *renderer) form(f *cards.Form) (Card, error) {
 		c.body = append(c.body, els...)
 	}
 	data := obj{{"form", f.ID}, {"state", f.State}}
+	if r.origin != "" {
+		data = data.set(originKey, r.origin)
+	}
 	c.actions = []obj{{
 		{"type", "Action.Submit"}, {"title", truncate(f.SubmitLabel, maxActionTitle)}, {"style", "positive"},
 		{"data", obj{{SubmitKey, data}}},

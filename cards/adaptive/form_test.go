@@ -3,7 +3,9 @@ package adaptive
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/crmbot/crmbot/cards"
@@ -113,9 +115,21 @@ func TestActionMapping(t *testing.T) {
 			`{"type":"Action.Submit","title":"Edit","data":{"msteams":{"type":"task/fetch"},"verb":"edit","value":"lead:1"},"style":"destructive"}`},
 		"OpenUrl": {cards.Action{URL: "https://contoso.crm.dynamics.com/x?a=1&b=2", Label: "Open"},
 			`{"type":"Action.OpenUrl","title":"Open","url":"https://contoso.crm.dynamics.com/x?a=1\u0026b=2"}`},
+		// In a dialog (no Action.Execute there) every button submits the
+		// dialog with its verb, value and the message it was opened from.
+		"InDialog/Execute": {cards.Action{ID: "resolve", Value: "incident:1", Label: "Resolve", Style: cards.StylePrimary},
+			`{"type":"Action.Submit","title":"Resolve","data":{"verb":"resolve","value":"incident:1","origin":"1:msg"},"style":"positive"}`},
+		"InDialog/Dialog": {cards.Action{ID: "edit", Value: "lead:1", Label: "Edit", Dialog: true},
+			`{"type":"Action.Submit","title":"Edit","data":{"verb":"edit","value":"lead:1","origin":"1:msg"}}`},
+		"InDialog/OpenUrl": {cards.Action{URL: "https://contoso.crm.dynamics.com/", Label: "Open"},
+			`{"type":"Action.OpenUrl","title":"Open","url":"https://contoso.crm.dynamics.com/"}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			o, err := action(tc.in)
+			r := &renderer{}
+			if strings.HasPrefix(name, "InDialog/") {
+				r = &renderer{dialog: true, origin: "1:msg"}
+			}
+			o, err := r.action(tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,5 +154,73 @@ func TestMarkdownText(t *testing.T) {
 		if got := md(tc.in, tc.max); got != tc.want {
 			t.Errorf("md(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
+	}
+}
+
+// TestReadValues reads a dialog's task/submit data back without the form,
+// as the Teams adapter does: the result must be what Values gives with it.
+func TestReadValues(t *testing.T) {
+	f := &cards.Form{ID: "f", SubmitLabel: "Save", Inputs: []cards.Input{
+		{Name: "subject", Kind: cards.InputText},
+		{Name: "estimatedvalue", Kind: cards.InputMoney},
+		{Name: "scheduledstart", Kind: cards.InputDateTime},
+		{Name: "scheduledend", Kind: cards.InputDateTime},
+		{Name: "actualend", Kind: cards.InputDateTime},
+		{Name: "parentaccountid", Kind: cards.InputLookup, Lookup: &cards.LookupSource{Dataset: "account"}},
+		{Name: "donotemail", Kind: cards.InputBool},
+	}}
+	data := map[string]any{
+		"subject":             "Renewal",
+		"estimatedvalue":      12.5,
+		"scheduledstart.date": "2026-11-30", "scheduledstart.time": "09:30",
+		"scheduledend.date": "2026-11-30", "scheduledend.time": "",
+		"actualend.date": "", "actualend.time": "10:00",
+		"parentaccountid": noChoice,
+		"donotemail":      "true",
+		SubmitKey:         map[string]any{"form": "f", "state": "s"},
+		"msteams":         map[string]any{"type": "task/submit"},
+		"verb":            "x", "value": "y", originKey: "z",
+	}
+	want := map[string]string{
+		"subject": "Renewal", "estimatedvalue": "12.5", "scheduledstart": "2026-11-30T09:30",
+		"scheduledend": "2026-11-30", "actualend": "", "parentaccountid": "", "donotemail": "true",
+	}
+	got := ReadValues(data)
+	if !maps.Equal(got, want) {
+		t.Errorf("ReadValues:\n got %v\nwant %v", got, want)
+	}
+	if viaForm := Values(data, f); !maps.Equal(viaForm, want) {
+		t.Errorf("Values with the form disagrees:\n got %v\nwant %v", viaForm, want)
+	}
+}
+
+func TestReadSubmissionAndActionCarryOrigin(t *testing.T) {
+	c, err := Render(&cards.Form{ID: "edit", State: "st", Title: "Edit", SubmitLabel: "Save", CancelLabel: "Cancel",
+		Inputs: []cards.Input{{Name: "subject", Label: "Subject"}}}, Options{Dialog: true, Origin: "1:42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Actions []struct {
+			Data map[string]any `json:"data"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(mustJSON(t, c)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := ReadSubmission(doc.Actions[0].Data)
+	if !ok || s != (Submission{Form: "edit", State: "st", Origin: "1:42"}) {
+		t.Errorf("submit: %+v %v", s, ok)
+	}
+	s, ok = ReadSubmission(doc.Actions[1].Data)
+	if !ok || s != (Submission{Form: "edit", State: "st", Origin: "1:42", Cancel: true}) {
+		t.Errorf("cancel: %+v %v", s, ok)
+	}
+	b, ok := ReadAction(map[string]any{"verb": "win", "value": "opportunity:1", originKey: "1:9"})
+	if !ok || b != (ButtonAction{Verb: "win", Value: "opportunity:1", Origin: "1:9"}) {
+		t.Errorf("action: %+v %v", b, ok)
+	}
+	if _, ok := ReadAction(map[string]any{"value": "x"}); ok {
+		t.Error("data without a verb read as an action")
 	}
 }

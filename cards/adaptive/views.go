@@ -43,7 +43,7 @@ func (r *renderer) message(m *cards.Message) (Card, error) {
 		props = append(props, kv{"color", color}) // no title to carry the tone
 	}
 	c.body = append(c.body, r.paragraphs(m.Text, props...)...)
-	return c, foot(&c, m.Actions, nil)
+	return c, r.foot(&c, m.Actions, nil)
 }
 
 func (r *renderer) confirmation(m *cards.Confirmation) (Card, error) {
@@ -52,7 +52,7 @@ func (r *renderer) confirmation(m *cards.Confirmation) (Card, error) {
 		c.body = append(c.body, heading(m.Title, "medium"))
 	}
 	c.body = append(c.body, r.paragraphs(m.Text)...)
-	return c, foot(&c, []cards.Action{m.Confirm, m.Cancel}, nil)
+	return c, r.foot(&c, []cards.Action{m.Confirm, m.Cancel}, nil)
 }
 
 // item is a list row: title, subtitle, fields and its "View" button.
@@ -66,7 +66,7 @@ func (r *renderer) item(it cards.ListItem) (obj, error) {
 		return nil, err
 	}
 	items = append(items, fs...)
-	open, err := action(it.Open)
+	open, err := r.action(it.Open)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +103,9 @@ func (r *renderer) search(s *cards.SearchBox) (obj, error) {
 		in = in.set("value", s.Value)
 	}
 	button := obj{{"type", "Action.Execute"}, {"title", searchTitle}, {"verb", s.ActionID}, {"data", obj{{"value", s.State}}}}
+	if r.dialog {
+		button = obj{{"type", "Action.Submit"}, {"title", searchTitle}, {"data", r.submitData(s.ActionID, s.State)}}
+	}
 	return obj{{"type", "ColumnSet"}, {"columns", []obj{
 		{{"type", "Column"}, {"width", "stretch"}, {"items", []obj{in}}},
 		{{"type", "Column"}, {"width", "auto"}, {"items", []obj{actionSet([]obj{button})}}},
@@ -139,13 +142,13 @@ func (r *renderer) list(l *cards.List) (Card, error) {
 		}
 	}
 	if len(paging) > 0 {
-		ps, err := actions(paging)
+		ps, err := r.actions(paging)
 		if err != nil {
 			return Card{}, err
 		}
 		c.body = append(c.body, actionSet(ps).set("separator", true))
 	}
-	return c, foot(&c, l.Actions, nil)
+	return c, r.foot(&c, l.Actions, nil)
 }
 
 func (r *renderer) detail(d *cards.Detail) (Card, error) {
@@ -176,14 +179,14 @@ func (r *renderer) detail(d *cards.Detail) (Card, error) {
 		}
 		c.body = append(c.body, its...)
 		if rel.More != nil {
-			m, err := action(*rel.More)
+			m, err := r.action(*rel.More)
 			if err != nil {
 				return Card{}, err
 			}
 			c.body = append(c.body, actionSet([]obj{m}))
 		}
 	}
-	return c, foot(&c, d.Actions, openAction(d.OpenURL, d.OpenLabel))
+	return c, r.foot(&c, d.Actions, openAction(d.OpenURL, d.OpenLabel))
 }
 
 func (r *renderer) notification(n *cards.Notification) (Card, error) {
@@ -207,5 +210,5 @@ func (r *renderer) notification(n *cards.Notification) (Card, error) {
 	if n.Footer != "" {
 		c.body = append(c.body, textBlock(md(n.Footer, r.lim.text), kv{"size", "small"}, kv{"isSubtle", true}, kv{"spacing", "medium"}))
 	}
-	return c, foot(&c, n.Actions, openAction(n.OpenURL, n.OpenLabel))
+	return c, r.foot(&c, n.Actions, openAction(n.OpenURL, n.OpenLabel))
 }

@@ -3,7 +3,6 @@ package slack
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -103,7 +102,7 @@ func ModalOf(v cards.View, opts Options) (goslack.ModalViewRequest, error) {
 	}
 	m := goslack.ModalViewRequest{
 		Type:   goslack.VTModal,
-		Title:  plain(orDefault(viewTitle(v), "Dynamics"), MaxModalText),
+		Title:  plain(orDefault(cards.Title(v), "Dynamics"), MaxModalText),
 		Blocks: goslack.Blocks{BlockSet: blocks},
 	}
 	if l, ok := v.(*cards.List); ok && l.Search != nil {
@@ -118,38 +117,9 @@ func ModalOf(v cards.View, opts Options) (goslack.ModalViewRequest, error) {
 	return m, nil
 }
 
-// FallbackText is a message's plain text, which Slack shows in
-// notifications and reads to screen readers: a notification's headline, a
-// message's title (or its text), any other view's title.
-func FallbackText(v cards.View) string {
-	switch v := v.(type) {
-	case *cards.Notification:
-		return v.Headline
-	case *cards.Message:
-		if v.Title == "" {
-			return strings.Join(v.Text, "\n")
-		}
-	case *cards.Form:
-		return v.Title
-	}
-	return viewTitle(v)
-}
-
-func viewTitle(v cards.View) string {
-	switch v := v.(type) {
-	case *cards.Message:
-		return v.Title
-	case *cards.List:
-		return v.Title
-	case *cards.Detail:
-		return v.Title
-	case *cards.Confirmation:
-		return v.Title
-	case *cards.Notification:
-		return v.RecordType
-	}
-	return ""
-}
+// FallbackText is the plain text of a message carrying v (notifications,
+// the screen readers and the mobile push): cards.Summary.
+func FallbackText(v cards.View) string { return cards.Summary(v) }
 
 func orDefault(s, def string) string {
 	if s == "" {
