@@ -107,6 +107,7 @@ type Store interface {
 	SyncStore
 	Locker
 	InstallStore
+	ConversationStore
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

@@ -63,6 +63,9 @@ type data struct {
 	installs map[string]store.SealedInstallation
 	// recent assignments per chat user, newest first
 	recent map[store.ChatUser][]store.Recent
+	// Teams conversation references per chat user
+	conversations map[store.ChatUser]store.ConversationRef
+
 	writes int   // counts writes between sweeps of expired entries
 	seq    int64 // last token version handed out
 }

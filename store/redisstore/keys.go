@@ -58,6 +58,10 @@ func (k keyspace) seen(key string) string { return k.prefix + "seen:" + esc(key)
 // prefs: a chat user's preferences as JSON.
 func (k keyspace) prefs(u store.ChatUser) string { return k.prefix + "prefs:" + member(u) }
 
+// conversation: a Teams chat user's conversation reference (a hash, fields
+// c* in conversations.go). A single key, so no hash tag is needed.
+func (k keyspace) conversation(u store.ChatUser) string { return k.prefix + "conv:" + member(u) }
+
 func esc(s string) string { return url.QueryEscape(s) }
 
 // member encodes a chat user as platform:tenant:user (each part escaped).

@@ -57,6 +57,7 @@ func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Locks", func(t *testing.T) { RunLocks(t, newFixture) })
 	t.Run("Installs", func(t *testing.T) { RunInstalls(t, newFixture) })
 	t.Run("Recent", func(t *testing.T) { RunRecent(t, newFixture) })
+	t.Run("Conversations", func(t *testing.T) { RunConversations(t, newFixture) })
 	t.Run("Ping", func(t *testing.T) {
 		f := newFixture(t, mustKeyring(t))
 		if err := f.Store.Ping(ctx(t)); err != nil {
