@@ -3,6 +3,7 @@
 //	crmbot [serve]                      run the bot server (the default)
 //	crmbot sandbox --addr 127.0.0.1:8089 run the Dataverse sandbox alone
 //	crmbot rotate-keys                  re-encrypt stored tokens with the current key
+//	crmbot teams-package                write the Teams app package (zip)
 //	crmbot version                      print the version
 //
 // This file is wiring only: configuration in, parts built, parts started.
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSandbox(ctx, args, stderr)
 	case "rotate-keys":
 		return rotateKeys(ctx, args, getenv, stdout, stderr)
+	case "teams-package":
+		return teamsPackage(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmbot", version)
 		return nil
@@ -61,5 +64,6 @@ const usage = `usage:
   crmbot [serve]            run the bot server (configuration from the environment; see README)
   crmbot sandbox [flags]    run the Dataverse sandbox alone (crmbot sandbox -h for flags)
   crmbot rotate-keys        re-encrypt stored tokens with the first CRMBOT_ENCRYPTION_KEY key
+  crmbot teams-package      write the Teams app package zip (crmbot teams-package -h for flags)
   crmbot version            print the version
 `
