@@ -55,7 +55,7 @@ bench:
 	$(GO) test -run '^$$' -bench SlashLeads -benchtime 300x ./bot/slack/
 
 ## fuzz: every fuzz target of the request-parsing paths, FUZZTIME each (CI runs them briefly)
-FUZZ_PKGS := ./bot/slack/
+FUZZ_PKGS := ./bot/slack/ ./bot/teams/
 fuzz:
 	@set -e; for pkg in $(FUZZ_PKGS); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \

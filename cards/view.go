@@ -283,10 +283,14 @@ func Title(v View) string {
 
 // Summary is the plain text that stands for a view where only text shows:
 // a message's notification toast, screen readers, mobile pushes. A
-// notification's headline, an untitled message's text, else the title.
+// notification's record and headline ("Call Ada back: task reassigned to
+// you"), an untitled message's text, else the title.
 func Summary(v View) string {
 	switch v := v.(type) {
 	case *Notification:
+		if v.Title != "" {
+			return v.Title + ": " + v.Headline
+		}
 		return v.Headline
 	case *Message:
 		if v.Title == "" {

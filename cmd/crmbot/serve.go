@@ -109,6 +109,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	teamsAdapter, err := startTeams(cfg, st, core, srv, logger)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { checkDataverse(ctx, srv, dv, catalog, throttle, logger) })
@@ -121,14 +125,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	err = srv.Run(ctx)
 	cancel()
+	// Answers already acknowledged to Slack and Teams are finished, within
+	// bounds.
+	waitCtx, stop := context.WithTimeout(context.Background(), 20*time.Second)
 	if slackAdapter != nil {
-		// Answers already acknowledged to Slack are finished, within bounds.
-		waitCtx, stop := context.WithTimeout(context.Background(), 20*time.Second)
 		if werr := slackAdapter.Wait(waitCtx); werr != nil {
 			logger.Warn("Slack work still running at shutdown", "error", werr)
 		}
-		stop()
 	}
+	if teamsAdapter != nil {
+		if werr := teamsAdapter.Wait(waitCtx); werr != nil {
+			logger.Warn("Teams work still running at shutdown", "error", werr)
+		}
+	}
+	stop()
 	wg.Wait()
 	return err
 }

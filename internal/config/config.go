@@ -24,6 +24,7 @@ type Config struct {
 
 	Dataverse Dataverse
 	Slack     Slack
+	Teams     Teams
 
 	SyncInterval time.Duration // CRMBOT_SYNC_INTERVAL
 }
@@ -46,6 +47,29 @@ type Slack struct {
 	APIURL        string // SLACK_API_URL: Web API base
 	ClientID      string // SLACK_CLIENT_ID: OAuth v2 install (multi-workspace)
 	ClientSecret  string // SLACK_CLIENT_SECRET
+}
+
+// Teams is the Teams bot (its Entra app registration / Azure Bot).
+type Teams struct {
+	AppID        string // MICROSOFT_APP_ID; empty → local dev mode or Teams off
+	AppPassword  string // MICROSOFT_APP_PASSWORD: the app registration's client secret
+	TenantID     string // MICROSOFT_APP_TENANT_ID: the bot's tenant (single-tenant bots)
+	OpenIDURL    string // BOTFRAMEWORK_OPENID_URL: Bot Framework OpenID metadata
+	AuthorityURL string // MICROSOFT_AUTHORITY_URL: where outbound tokens come from
+	// DevMode: no app id and Dynamics is the embedded sandbox, so the
+	// endpoint takes unauthenticated requests from loopback (the Agents
+	// Playground). Never with a real Dynamics: a proxy in front of a real
+	// deployment must never open it.
+	DevMode bool
+}
+
+// Enabled reports whether the Teams endpoint is served (with an app id, or
+// in dev mode).
+func (t Teams) Enabled() bool { return t.AppID != "" || t.DevMode }
+
+// TokenURL is the client-credentials endpoint of the bot's tenant.
+func (t Teams) TokenURL() string {
+	return t.AuthorityURL + "/" + url.PathEscape(t.TenantID) + "/oauth2/v2.0/token"
 }
 
 // Enabled reports whether Slack is configured at all.
@@ -84,6 +108,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		AppToken: get("SLACK_APP_TOKEN", ""), APIURL: get("SLACK_API_URL", "https://slack.com/api/"),
 		ClientID: get("SLACK_CLIENT_ID", ""), ClientSecret: get("SLACK_CLIENT_SECRET", ""),
 	}
+	c.Teams = Teams{
+		AppID: get("MICROSOFT_APP_ID", ""), AppPassword: get("MICROSOFT_APP_PASSWORD", ""),
+		TenantID:     get("MICROSOFT_APP_TENANT_ID", ""),
+		OpenIDURL:    get("BOTFRAMEWORK_OPENID_URL", "https://login.botframework.com/v1/.well-known/openidconfiguration"),
+		AuthorityURL: strings.TrimRight(get("MICROSOFT_AUTHORITY_URL", "https://login.microsoftonline.com"), "/"),
+	}
+	c.Teams.DevMode = c.Teams.AppID == "" && c.Dataverse.Sandbox()
 	if !strings.HasSuffix(c.Slack.APIURL, "/") {
 		c.Slack.APIURL += "/"
 	}
@@ -131,6 +162,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	errs = append(errs, c.Slack.check()...)
+	errs = append(errs, c.Teams.check()...)
 	if c.RedisURL != "" && len(c.EncryptionKey) == 0 {
 		errs = append(errs, errors.New("CRMBOT_ENCRYPTION_KEY is required with REDIS_URL (tokens are encrypted at rest)"))
 	}
@@ -174,4 +206,53 @@ func (s Slack) check() []error {
 		errs = append(errs, errors.New("SLACK_SIGNING_SECRET is required for Slack in HTTP mode (set it, or SLACK_APP_TOKEN for Socket Mode)"))
 	}
 	return errs
+}
+
+// check validates the Teams variables together: with an app id the bot
+// authenticates both ways, so its password and tenant are required.
+func (t Teams) check() []error {
+	var errs []error
+	if t.AppID == "" {
+		for name, v := range map[string]string{"MICROSOFT_APP_PASSWORD": t.AppPassword, "MICROSOFT_APP_TENANT_ID": t.TenantID} {
+			if v != "" {
+				errs = append(errs, fmt.Errorf("%s is set but MICROSOFT_APP_ID is not (set the app id too, or neither)", name))
+			}
+		}
+		return errs
+	}
+	if !isGUID(t.AppID) {
+		errs = append(errs, fmt.Errorf("MICROSOFT_APP_ID: %q is not an app (client) id, a GUID", t.AppID))
+	}
+	if t.AppPassword == "" {
+		errs = append(errs, errors.New("MICROSOFT_APP_PASSWORD is required with MICROSOFT_APP_ID (the bot's client secret)"))
+	}
+	if t.TenantID == "" {
+		errs = append(errs, errors.New("MICROSOFT_APP_TENANT_ID is required with MICROSOFT_APP_ID (the bot's Entra tenant)"))
+	}
+	for name, v := range map[string]string{"BOTFRAMEWORK_OPENID_URL": t.OpenIDURL, "MICROSOFT_AUTHORITY_URL": t.AuthorityURL} {
+		if err := checkURL(name, v, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// isGUID: 8-4-4-4-12 hexadecimal digits.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }

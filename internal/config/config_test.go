@@ -35,6 +35,12 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"slack wrong token":     {map[string]string{"SLACK_BOT_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"},
 		"slack client half":     {map[string]string{"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"},
 		"slack api over http":   {map[string]string{"SLACK_API_URL": "http://slack.example.com/api/"}, "SLACK_API_URL"},
+		"teams no password":     {map[string]string{"MICROSOFT_APP_ID": appID, "MICROSOFT_APP_TENANT_ID": appID}, "MICROSOFT_APP_PASSWORD"},
+		"teams no tenant":       {map[string]string{"MICROSOFT_APP_ID": appID, "MICROSOFT_APP_PASSWORD": "p"}, "MICROSOFT_APP_TENANT_ID"},
+		"teams id not a guid":   {map[string]string{"MICROSOFT_APP_ID": "crmbot", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": appID}, "MICROSOFT_APP_ID"},
+		"teams password alone":  {map[string]string{"MICROSOFT_APP_PASSWORD": "p"}, "MICROSOFT_APP_ID"},
+		"teams openid over http": {map[string]string{"MICROSOFT_APP_ID": appID, "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": appID,
+			"BOTFRAMEWORK_OPENID_URL": "http://login.botframework.com/v1/.well-known/openidconfiguration"}, "BOTFRAMEWORK_OPENID_URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
@@ -75,5 +81,42 @@ func TestLoadRealOrg(t *testing.T) {
 	}
 	if c.Dataverse.URL != "https://org.crm.dynamics.com" || c.Dataverse.Sandbox() || len(c.EncryptionKey) != 2 {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+const appID = "5f0c4a8e-2b1d-4c3e-9a7f-1e2d3c4b5a69"
+
+// TestLoadTeamsModes: dev mode only with the sandbox and no app id; a real
+// Dynamics without an app id turns Teams off rather than opening the
+// unauthenticated endpoint.
+func TestLoadTeamsModes(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Teams.DevMode || !c.Teams.Enabled() {
+		t.Fatalf("bare machine: teams = %+v, want dev mode", c.Teams)
+	}
+	real := map[string]string{"DATAVERSE_URL": "https://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t",
+		"DATAVERSE_CLIENT_ID": "c", "DATAVERSE_CLIENT_SECRET": "s"}
+	c, err = Load(env(real))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Teams.DevMode || c.Teams.Enabled() {
+		t.Fatalf("real Dynamics without an app id: teams = %+v, want off", c.Teams)
+	}
+	real["MICROSOFT_APP_ID"], real["MICROSOFT_APP_PASSWORD"], real["MICROSOFT_APP_TENANT_ID"] = appID, "secret", "contoso.onmicrosoft.com"
+	c, err = Load(env(real))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Teams.DevMode || !c.Teams.Enabled() || c.Teams.TokenURL() != "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token" {
+		t.Fatalf("teams = %+v (token URL %s)", c.Teams, c.Teams.TokenURL())
+	}
+	// An app id with the sandbox: authenticated, not dev mode.
+	c, err = Load(env(map[string]string{"MICROSOFT_APP_ID": appID, "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": appID}))
+	if err != nil || c.Teams.DevMode {
+		t.Fatalf("app id with the sandbox: %+v, %v", c.Teams, err)
 	}
 }

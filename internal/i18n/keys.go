@@ -344,3 +344,17 @@ const (
 	// HomeHelp: the Home tab's help button and label.
 	HomeHelp Key = "home.help"
 )
+
+// teams adapter
+const (
+	// TeamsStillWorking: Dynamics is slow; the answer will be posted in the chat.
+	TeamsStillWorking Key = "teams.still_working"
+	// TeamsSaving: a dialog's submission takes long; the result will be posted in the chat.
+	TeamsSaving Key = "teams.saving"
+	// TeamsTooLarge: a view Teams cannot show.
+	TeamsTooLarge Key = "teams.too_large"
+	// TeamsSentPrivately: in a channel or group chat, the answer went to the user's 1:1 chat with the bot.
+	TeamsSentPrivately Key = "teams.sent_privately"
+	// TeamsDialogTitle: a dialog's title when the view has none.
+	TeamsDialogTitle Key = "teams.dialog_title"
+)
