@@ -93,6 +93,23 @@ func TestServeWithEmbeddedSandbox(t *testing.T) {
 		}
 	}
 
+	t.Run("Teams in local dev mode answers /api/messages from loopback", func(t *testing.T) {
+		act := `{"type":"invoke","name":"unknown/invoke","id":"1","channelId":"msteams","serviceUrl":"http://127.0.0.1:1/",
+			"from":{"id":"29:u"},"conversation":{"id":"a:1","conversationType":"personal","tenantId":"t"}}`
+		resp, err := http.Post(base+"/api/messages", "application/json", strings.NewReader(act))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || strings.TrimSpace(string(body)) != "{}" {
+			t.Fatalf("unknown invoke = %d %s, want 200 {}", resp.StatusCode, body)
+		}
+		if !strings.Contains(logs.String(), "LOCAL DEV MODE") {
+			t.Errorf("dev mode was not logged loudly:\n%s", logs.String())
+		}
+	})
+
 	t.Run("the embedded sandbox speaks Dataverse under /sandbox", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", base+"/sandbox/api/data/v9.2/WhoAmI", nil)
 		req.Header.Set("Authorization", "Bearer "+appToken(t, base+"/sandbox", base+"/sandbox"))
@@ -187,11 +204,20 @@ func TestServeReadinessFollowsRedis(t *testing.T) {
 }
 
 func TestServeRejectsBadConfig(t *testing.T) {
-	err := run(context.Background(), []string{"serve"}, func(k string) string {
-		return map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}[k]
-	}, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "CRMBOT_ENCRYPTION_KEY") {
-		t.Fatalf("err = %v", err)
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}, "CRMBOT_ENCRYPTION_KEY"},
+		// A Teams app id without its password and tenant: the bot could
+		// neither authenticate its calls nor be trusted; it must not start.
+		{map[string]string{"MICROSOFT_APP_ID": "6c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"}, "MICROSOFT_APP_PASSWORD"},
+		{map[string]string{"MICROSOFT_APP_ID": "6c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "MICROSOFT_APP_PASSWORD": "p"}, "MICROSOFT_APP_TENANT_ID"},
+	} {
+		err := run(context.Background(), []string{"serve"}, func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want it to name %s", tc.env, err, tc.want)
+		}
 	}
 }
 
