@@ -33,11 +33,13 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 ## e2e: real clients no one here wrote, against our servers: the npm dynamics-web-api client against the
-## sandbox, headless Chromium on our web pages and through account linking (screenshots in $$E2E_ARTIFACTS)
+## sandbox, headless Chromium on our web pages and through account linking, the Microsoft 365 Agents
+## Playground (a Teams client) against /api/messages (screenshots in $$E2E_ARTIFACTS)
 e2e:
 	bash e2e/dataverse/run.sh
 	bash e2e/pages/run.sh
 	bash e2e/cards/run.sh
+	bash e2e/playground/run.sh
 	$(GO) test -tags e2e -count=1 -v ./e2e/link/
 
 ## pictures: the README's card pictures (docs/img): the conversation core driven through the demo org,

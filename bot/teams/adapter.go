@@ -31,6 +31,7 @@ package teams
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	gosync "sync"
 	"time"
@@ -172,7 +173,16 @@ type result struct {
 }
 
 // handle asks the core, logging what it reports.
-func (a *Adapter) handle(ctx context.Context, req bot.Request) result {
+func (a *Adapter) handle(ctx context.Context, req bot.Request) (r result) {
+	defer func() {
+		// A panic in the core must still answer the user (an invoke waits
+		// for this result), and never take the process down.
+		if p := recover(); p != nil {
+			a.Logger.Error("teams: the core panicked", "user", req.User.String(), "panic", p)
+			r = result{err: fmt.Errorf("teams: core panic: %v", p), resp: bot.Response{View: &cards.Message{
+				Tone: cards.ToneWarning, Text: []string{a.Messages.For(req.Locale).T(i18n.ErrorGeneric, nil)}}}}
+		}
+	}()
 	resp, err := a.Core.Handle(ctx, req)
 	if err != nil {
 		a.Logger.Warn("teams: request failed", "user", req.User.String(), "kind", int(req.Kind), "error", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -39,6 +40,14 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if status := a.authenticate(r, act); status != http.StatusOK {
 		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	if act.ChannelID != ChannelMSTeams {
+		// Web Chat and Direct Line tokens pass the same checks, and their
+		// clients choose from, aadObjectId and channelData themselves: only
+		// Teams vouches for a Teams user.
+		a.Logger.Warn("teams: activity from another channel refused", "channel", truncate(act.ChannelID, 40))
+		http.Error(w, "only the msteams channel is served here", http.StatusForbidden)
 		return
 	}
 	u, ok := chatUser(act)
@@ -106,13 +115,16 @@ func ParseActivity(body []byte) (*Activity, error) {
 // to answer: 200 when the request may proceed.
 func (a *Adapter) authenticate(r *http.Request, act *Activity) int {
 	if a.DevMode {
-		if !fromLoopback(r) {
-			a.Logger.Warn("teams: dev mode refuses a request that is not from loopback", "remote", r.RemoteAddr)
+		if !fromLoopback(r) || !loopbackServiceURL(act.ServiceURL) {
+			a.Logger.Warn("teams: dev mode refuses a request that is not from loopback, or whose serviceUrl is not",
+				"remote", r.RemoteAddr, "host", truncate(r.Host, 80))
 			return http.StatusUnauthorized
 		}
 		return http.StatusOK
 	}
-	_, err := a.Auth.Authenticate(r.Context(), r.Header.Get("Authorization"), act.ChannelID, act.ServiceURL)
+	// The key must be endorsed for Teams, whatever channel the activity
+	// claims (it is checked to be msteams next).
+	_, err := a.Auth.Authenticate(r.Context(), r.Header.Get("Authorization"), ChannelMSTeams, act.ServiceURL)
 	if err == nil {
 		return http.StatusOK
 	}
@@ -125,10 +137,13 @@ func (a *Adapter) authenticate(r *http.Request, act *Activity) int {
 	return http.StatusUnauthorized
 }
 
-// fromLoopback: the peer is this machine and no proxy header says it
-// relays someone else.
+// fromLoopback: the peer is this machine, it addressed us by a loopback
+// name (a DNS-rebinding page in the developer's browser cannot), it is no
+// browser (no Origin, no Sec-Fetch-*), and no proxy header says it relays
+// someone else.
 func fromLoopback(r *http.Request) bool {
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip",
+		"Via", "Cf-Connecting-Ip", "True-Client-Ip", "Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode"} {
 		if r.Header.Get(h) != "" {
 			return false
 		}
@@ -138,7 +153,28 @@ func fromLoopback(r *http.Request) bool {
 		return false
 	}
 	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback() && loopbackHost(r.Host)
+}
+
+// loopbackHost: a Host header naming this machine.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackServiceURL: in dev mode the bot posts only back to this machine
+// (the Agents Playground), never where a request tells it to.
+func loopbackServiceURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && loopbackHost(u.Host)
 }
 
 // chatUser is the activity's sender as a chat user; false when the

@@ -107,7 +107,12 @@ func devAdapter(t testing.TB) (*Adapter, *stubCore, *stubConnector, *stubRefs) {
 func post(a *Adapter, remote, body string, header ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(body))
 	req.RemoteAddr = remote
+	req.Host = "127.0.0.1:3978"
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
@@ -153,6 +158,13 @@ func TestDevModeOnlyFromLoopbackAndNeverThroughAProxy(t *testing.T) {
 		{"127.0.0.1:5555", []string{"X-Forwarded-For", "203.0.113.9"}, http.StatusUnauthorized},
 		{"127.0.0.1:5555", []string{"Forwarded", "for=203.0.113.9"}, http.StatusUnauthorized},
 		{"garbage", nil, http.StatusUnauthorized},
+		// A page in the developer's browser (DNS rebinding, or a plain
+		// cross-origin POST) and tunnels that name another host.
+		{"127.0.0.1:5555", []string{"Host", "evil.example:3978"}, http.StatusUnauthorized},
+		{"127.0.0.1:5555", []string{"Origin", "https://evil.example"}, http.StatusUnauthorized},
+		{"127.0.0.1:5555", []string{"Sec-Fetch-Site", "cross-site"}, http.StatusUnauthorized},
+		{"127.0.0.1:5555", []string{"Via", "1.1 proxy"}, http.StatusUnauthorized},
+		{"127.0.0.1:5555", []string{"Host", "localhost:3978"}, http.StatusOK},
 	} {
 		if w := post(a, tc.remote, body, tc.header...); w.Code != tc.want {
 			t.Errorf("from %s %v: %d, want %d", tc.remote, tc.header, w.Code, tc.want)
@@ -181,12 +193,15 @@ func TestMalformedAndUnknownActivities(t *testing.T) {
 	}{
 		"not json":       {"{", http.StatusBadRequest, ""},
 		"no type":        {`{"id":"1"}`, http.StatusBadRequest, ""},
-		"message no one": {`{"type":"message","text":"leads","serviceUrl":"http://127.0.0.1:1"}`, http.StatusBadRequest, ""},
-		"unknown type":   {`{"type":"messageReaction"}`, http.StatusOK, ""},
+		"message no one": {`{"type":"message","text":"leads","channelId":"msteams","serviceUrl":"http://127.0.0.1:1"}`, http.StatusBadRequest, ""},
+		"unknown type":   {`{"type":"messageReaction","channelId":"msteams","serviceUrl":"http://127.0.0.1:1"}`, http.StatusOK, ""},
 		"typing":         {activityJSON("typing", "", ""), http.StatusOK, ""},
 		"unknown invoke": {activityJSON(TypeInvoke, "composeExtension/query", `{"x":1}`), http.StatusOK, "{}"},
-		"fetch no verb":  {activityJSON(TypeInvoke, InvokeTaskFetch, `{"data":{"msteams":{"type":"task/fetch"}}}`), http.StatusOK, "{}"},
-		"string value":   {activityJSON(TypeInvoke, InvokeCardAction, `"a string"`), http.StatusOK, "{}"},
+		"fetch no verb": {activityJSON(TypeInvoke, InvokeTaskFetch, `{"data":{"msteams":{"type":"task/fetch"}}}`), http.StatusOK,
+			`{"task":{"type":"message","value":"Une erreur s’est produite de notre côté. Veuillez réessayer."}}`},
+		"string value": {activityJSON(TypeInvoke, InvokeCardAction, `"a string"`), http.StatusOK,
+			`{"statusCode":400,"type":"application/vnd.microsoft.error","value":{"code":"BadRequest","message":"Action.Execute without a verb"}}`},
+		"other channel":  {strings.Replace(activityJSON(TypeMessage, "", ""), `"msteams"`, `"webchat"`, 1), http.StatusForbidden, ""},
 		"submit nothing": {activityJSON(TypeInvoke, InvokeTaskSubmit, `{"data":{}}`), http.StatusOK, ""},
 		"too large":      {`{"type":"message","text":"` + strings.Repeat("x", DefaultMaxBody) + `"}`, http.StatusRequestEntityTooLarge, ""},
 	} {
@@ -255,3 +270,34 @@ func ctxWithin(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// In dev mode the bot posts only back to this machine: an activity naming
+// another serviceUrl is refused before anything is sent there.
+func TestDevModeRefusesAForeignServiceURL(t *testing.T) {
+	a, core, conn, _ := devAdapter(t)
+	body := strings.Replace(activityJSON(TypeMessage, "", ""), "http://127.0.0.1:1/", "https://attacker.example/", 1)
+	if w := post(a, "127.0.0.1:1", body); w.Code != http.StatusUnauthorized {
+		t.Fatalf("foreign serviceUrl: %d, want 401", w.Code)
+	}
+	if err := a.Wait(ctxWithin(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if len(core.requests()) != 0 || len(conn.sent) != 0 {
+		t.Fatalf("a refused activity reached the core (%d) or the connector (%d)", len(core.requests()), len(conn.sent))
+	}
+}
+
+// A panic in the core answers the invoke with an error, in time, and the
+// process goes on.
+func TestCorePanicStillAnswers(t *testing.T) {
+	a, _, _, _ := devAdapter(t)
+	a.Core = &panicCore{}
+	w := post(a, "127.0.0.1:1", activityJSON(TypeInvoke, InvokeTaskFetch, `{"data":{"verb":"open","value":"x"}}`))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"type":"continue"`) || !strings.Contains(w.Body.String(), "Veuillez réessayer") {
+		t.Fatalf("after a panic: %d %s", w.Code, w.Body.String())
+	}
+}
+
+type panicCore struct{ stubCore }
+
+func (*panicCore) Handle(context.Context, bot.Request) (bot.Response, error) { panic("boom") }

@@ -18,6 +18,7 @@ const (
 	typeCardResponse   = adaptive.ContentType
 	typeMessage        = "application/vnd.microsoft.activity.message"
 	typeSearchResponse = "application/vnd.microsoft.search.searchResponse"
+	typeError          = "application/vnd.microsoft.error"
 	// maxSearchResults is what Teams shows of a type-ahead's results.
 	maxSearchResults = 15
 	// retryTTL is how long an invoke's id is remembered: Teams retries
@@ -95,7 +96,8 @@ func (a *Adapter) taskFetch(ctx context.Context, u store.ChatUser, act *Activity
 	data := dataOf(invokeValue(act))
 	b, ok := adaptive.ReadAction(data)
 	if !ok {
-		return struct{}{}
+		// Teams wants a task in a task/fetch answer; {} shows "unable to reach app".
+		return taskMessage(a.Messages.For(act.Locale).T(i18n.ErrorGeneric, nil))
 	}
 	origin := act.ReplyToID
 	req := buttonRequest(u, act, b, data)
@@ -111,7 +113,7 @@ func (a *Adapter) taskFetch(ctx context.Context, u store.ChatUser, act *Activity
 	}
 	a.refreshOrigin(ctx, u, act, origin, r.resp.Refresh)
 	if r.resp.View == nil {
-		return struct{}{}
+		return taskMessage(a.Messages.For(act.Locale).T(i18n.ErrorGeneric, nil))
 	}
 	return a.dialog(act, r.resp.View, origin)
 }
@@ -160,7 +162,8 @@ func (a *Adapter) cardAction(ctx context.Context, u store.ChatUser, act *Activit
 	verb, _ := action["verb"].(string)
 	data, _ := action["data"].(map[string]any)
 	if verb == "" {
-		return struct{}{}
+		return map[string]any{"statusCode": http.StatusBadRequest, "type": typeError,
+			"value": map[string]string{"code": "BadRequest", "message": "Action.Execute without a verb"}}
 	}
 	b := adaptive.ButtonAction{Verb: verb}
 	b.Value, _ = data["value"].(string)

@@ -40,11 +40,13 @@ func (a *Adapter) message(ctx context.Context, u store.ChatUser, act *Activity) 
 	}
 	// A channel or group chat: the user's records go to their 1:1 chat,
 	// and the channel only hears that they did.
-	if _, err := a.Send(ctx, u, r.resp.View); err != nil {
-		a.Logger.Warn("teams: could not answer in the 1:1 chat", "user", u.String(), "error", err)
-		return
-	}
 	note := &cards.Message{Text: []string{a.Messages.For(act.Locale).T(i18n.TeamsSentPrivately, nil)}}
+	if _, err := a.Send(ctx, u, r.resp.View); err != nil {
+		// Most often the app is installed in the team but not for the
+		// user: tell them where to find it rather than stay silent.
+		a.Logger.Warn("teams: could not answer in the 1:1 chat", "user", u.String(), "error", err)
+		note = &cards.Message{Tone: cards.ToneWarning, Text: []string{a.Messages.For(act.Locale).T(i18n.TeamsNoPrivateChat, nil)}}
+	}
 	a.reply(ctx, u, act, note)
 }
 
@@ -86,16 +88,26 @@ func (a *Adapter) submitFromMessage(ctx context.Context, u store.ChatUser, act *
 // "still working": a card action's card is updated in place, anything
 // else is posted.
 func (a *Adapter) deliverLate(ctx context.Context, u store.ChatUser, act *Activity, origin string, r result) {
-	a.refreshOrigin(ctx, u, act, origin, r.resp.Refresh)
 	v := r.resp.View
-	if v == nil {
+	if act.Name == InvokeCardAction {
+		// As cardAction would have: the card becomes the answer, or its new
+		// state when the answer is a new message; one update, so an older
+		// state never lands over a newer one.
+		replacement := r.resp.Refresh
+		if v != nil && r.resp.Surface == bot.SurfaceMessage {
+			a.post(ctx, u, act, v)
+		} else if v != nil {
+			replacement = v
+		}
+		if replacement != nil && origin != "" {
+			a.update(ctx, u, act, origin, replacement)
+		}
 		return
 	}
-	if act.Name == InvokeCardAction && r.resp.Surface != bot.SurfaceMessage && origin != "" {
-		a.update(ctx, u, act, origin, v)
-		return
+	a.refreshOrigin(ctx, u, act, origin, r.resp.Refresh)
+	if v != nil {
+		a.post(ctx, u, act, v)
 	}
-	a.post(ctx, u, act, v)
 }
 
 // refreshOrigin updates the card a dialog was opened from (a notification,

@@ -129,18 +129,24 @@ func TestActionSubmitFallbackUpdatesTheCard(t *testing.T) {
 	mustContain(t, "page 2", page2.text(), "6–6 of 6")
 }
 
+const channel = "19:general@thread.tacv2;messageid=1"
+
+// inChannel is an activity from the user in a team channel.
+func (u *user) inChannel(typ string) map[string]any {
+	act := u.activity(typ)
+	act["conversation"] = map[string]any{"id": channel, "conversationType": "channel", "tenantId": sandbox.DefaultTenantID, "isGroup": true}
+	return act
+}
+
 // In a channel, a command's answer (the user's own records) goes to their
-// 1:1 chat with the bot, created for the purpose; the channel is told so.
+// 1:1 chat with the bot; the channel is only told so, and the 1:1 chat id
+// known from before survives the channel's activity.
 func TestChannelAnswersGoToThePersonalChat(t *testing.T) {
 	r := newRig(t)
 	chloe := r.user(demoEmail(0), "en-US")
 	chloe.link()
 	chloe.create("leads", map[string]any{"subject": "Quiet deal", "lastname": "Zed"})
-	// The same user in a team channel, which has no 1:1 conversation id.
-	const channel = "19:general@thread.tacv2;messageid=1"
-	r.st.PutConversation(ctxT(t), chloe.chatUser(), store.ConversationRef{}) //nolint:errcheck // refused: forces nothing
-	act := chloe.activity(teams.TypeMessage)
-	act["conversation"] = map[string]any{"id": channel, "conversationType": "channel", "tenantId": sandbox.DefaultTenantID, "isGroup": true}
+	act := chloe.inChannel(teams.TypeMessage)
 	act["text"] = "<at>crmbot</at> leads"
 	if status, body := chloe.post(act); status != http.StatusOK {
 		t.Fatalf("%d %s", status, body)
@@ -152,6 +158,92 @@ func TestChannelAnswersGoToThePersonalChat(t *testing.T) {
 		t.Fatalf("the user's records were posted in the channel:\n%s", note.text())
 	}
 	chloe.waitMessage(0, "Quiet deal")
+	if n := len(r.fake.Calls(teamsfake.OpCreateConversation)); n != 0 {
+		t.Errorf("the known 1:1 chat was created again (%d times)", n)
+	}
+}
+
+// A user who only ever wrote in a channel: the bot creates their 1:1 chat
+// for the answer. When Teams refuses (the app is not installed for them),
+// the channel hears where to find the bot instead of silence.
+func TestChannelUserWithoutPrivateChat(t *testing.T) {
+	r := newRig(t)
+	ada := r.user(demoEmail(1), "en-US")
+	act := ada.inChannel(teams.TypeMessage)
+	act["text"] = "<at>crmbot</at> help"
+	if status, body := ada.post(act); status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	waitFor(t, "the note in the channel", func() bool { return len(r.fake.Activities(channel)) == 1 })
+	created := r.fake.Conversation(ada.id)
+	if created == "" || len(r.fake.Activities(created)) != 1 {
+		t.Fatalf("no 1:1 chat created for the answer (%q)", created)
+	}
+	ref, err := r.st.Conversation(ctxT(t), ada.chatUser())
+	if err != nil || ref.ConversationID != created {
+		t.Fatalf("the created 1:1 chat was not remembered: %+v %v", ref, err)
+	}
+
+	r.fake.Fail(teamsfake.OpSend, 1, teamsfake.Fault{Status: http.StatusForbidden, Code: "Forbidden", SubCode: "MessageWritesBlocked"})
+	act = ada.inChannel(teams.TypeMessage)
+	act["text"] = "help"
+	if status, body := ada.post(act); status != http.StatusOK {
+		t.Fatalf("%d %s", status, body)
+	}
+	waitFor(t, "the second note in the channel", func() bool { return len(r.fake.Activities(channel)) == 2 })
+	note := card{body: r.fake.Activities(channel)[1].Card()}
+	mustContain(t, "the note", note.text(), "Apps")
+}
+
+// Web Chat and Direct Line tokens pass the issuer, audience and service URL
+// checks, and their clients choose from and channelData: an activity that
+// is not from the msteams channel never reaches the core nor the store.
+func TestOtherChannelsAreRefused(t *testing.T) {
+	r := newRig(t)
+	chloe := r.user(demoEmail(0), "en-US")
+	act := chloe.activity(teams.TypeMessage)
+	act["channelId"], act["text"] = "webchat", "leads"
+	if status, _ := chloe.post(act); status != http.StatusUnauthorized && status != http.StatusForbidden {
+		t.Fatalf("a webchat activity answered %d", status)
+	}
+	if err := r.ad.Wait(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.st.Conversation(ctxT(t), chloe.chatUser()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a webchat activity stored a conversation reference: %v", err)
+	}
+	if n := len(r.fake.All()); n != 0 {
+		t.Fatalf("a webchat activity made the bot post %d messages", n)
+	}
+}
+
+// An Action.Execute whose answer comes after the budget: "still working"
+// in time, then the card is updated once with the answer.
+func TestSlowCardActionUpdatesTheCardOnce(t *testing.T) {
+	r := newRig(t, func(o *rigOptions) { o.invokeBudget = 300 * time.Millisecond })
+	chloe := r.user(demoEmail(0), "en-US")
+	chloe.link()
+	for _, s := range []string{"Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"} {
+		chloe.create("tasks", map[string]any{"subject": s})
+	}
+	list := chloe.say("tasks")
+	r.sb.SetFaults(sandbox.Faults{Latency: time.Second})
+	next := list.action(t, "Next")
+	act := chloe.activity(teams.TypeInvoke)
+	act["name"], act["replyToId"] = teams.InvokeCardAction, list.msg
+	act["value"] = map[string]any{"action": map[string]any{"type": "Action.Execute", "verb": next["verb"], "data": next["data"]}}
+	status, body := chloe.post(act)
+	if status != http.StatusOK || !strings.Contains(string(body), `"type":"application/vnd.microsoft.activity.message"`) {
+		t.Fatalf("slow Action.Execute: %d %s", status, body)
+	}
+	page2 := chloe.waitUpdated(list.msg, 0, "the card's late update")
+	mustContain(t, "page 2", page2.text(), "6–6 of 6")
+	if err := r.ad.Wait(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := chloe.updates(list.msg); n != 1 {
+		t.Fatalf("the card was updated %d times, want once", n)
+	}
 }
 
 // A user who blocked the bot: the proactive send fails with

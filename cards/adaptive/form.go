@@ -37,7 +37,8 @@ import (
 // cut: a form too large for the budget fails with ErrTooLarge.
 
 // SubmitKey is the key of the form's own data in a task/submit payload. No
-// input may be named so, nor "msteams".
+// input may be named so, nor "msteams", "verb", "value", "origin" or
+// "search" (a button's data and the search box use those).
 const SubmitKey = "crmbot"
 
 // noChoice is the value of a lookup's hint choice (a choice needs a value);
@@ -194,7 +195,9 @@ func (r *renderer) form(f *cards.Form) (Card, error) {
 	if f.Intro != "" {
 		c.body = append(c.body, textBlock(md(f.Intro, r.lim.text)))
 	}
-	ids := map[string]bool{SubmitKey: true, "msteams": true}
+	// Names the submission's data uses for itself: an input so named would
+	// be lost (ReadValues skips them), so such a form fails to render.
+	ids := map[string]bool{SubmitKey: true, "msteams": true, "verb": true, "value": true, originKey: true, SearchInputID: true}
 	for _, in := range f.Inputs {
 		els, err := r.input(in, ids)
 		if err != nil {

@@ -355,6 +355,8 @@ const (
 	TeamsTooLarge Key = "teams.too_large"
 	// TeamsSentPrivately: in a channel or group chat, the answer went to the user's 1:1 chat with the bot.
 	TeamsSentPrivately Key = "teams.sent_privately"
+	// TeamsNoPrivateChat: in a channel, the answer could not go to the user's 1:1 chat (the app is not installed for them).
+	TeamsNoPrivateChat Key = "teams.no_private_chat"
 	// TeamsDialogTitle: a dialog's title when the view has none.
 	TeamsDialogTitle Key = "teams.dialog_title"
 )
