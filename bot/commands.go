@@ -263,11 +263,12 @@ func (c *Core) confirmClose(ctx context.Context, s *session, rt *crm.RecordType,
 // originView is the card an action came from, read again: a notification
 // or a record's detail.
 func (c *Core) originView(ctx context.Context, s *session, rt *crm.RecordType, id, origin string) (cards.View, error) {
-	switch origin {
+	base, by := splitOrigin(origin)
+	switch base {
 	case originNotifyNew:
-		return c.notificationView(ctx, s, rt, id, cards.AssignedNew, "")
+		return c.notificationView(ctx, s, rt, id, cards.AssignedNew, by)
 	case originNotifyMoved:
-		return c.notificationView(ctx, s, rt, id, cards.AssignedExisting, "")
+		return c.notificationView(ctx, s, rt, id, cards.AssignedExisting, by)
 	}
 	return c.detailView(ctx, s, rt, id)
 }

@@ -888,7 +888,7 @@ func (c *Core) afterChange(ctx context.Context, s *session, rt *crm.RecordType, 
 	m := &cards.Message{Tone: cards.ToneSuccess, Title: done, Text: []string{d.Title + " · " + d.Subtitle},
 		Actions: []cards.Action{{URL: d.OpenURL, Label: d.OpenLabel}}}
 	resp := Response{View: m, Surface: SurfaceDialog, Done: true}
-	switch origin {
+	switch base, _ := splitOrigin(origin); base {
 	case originNotifyNew, originNotifyMoved:
 		if v, err := c.originView(ctx, s, rt, id, origin); err == nil {
 			resp.Refresh = v

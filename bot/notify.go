@@ -164,7 +164,7 @@ func (c *Core) notificationView(ctx context.Context, s *session, rt *crm.RecordT
 	}
 	n.Actions = []cards.Action{{ID: actOpen, Value: newParams("t", rt.Name, "id", id).String(), Label: s.t(i18n.ActionView, nil), Dialog: true}}
 	if kind != cards.Unassigned {
-		n.Actions = append(n.Actions, c.recordActions(s, rt, rec, origin)...)
+		n.Actions = append(n.Actions, c.recordActions(s, rt, rec, notifyOrigin(origin, by))...)
 	}
 	return n, nil
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // Action ids the core puts on buttons and routes back (cards.Action.ID).
@@ -39,6 +40,22 @@ const (
 	originNotifyNew   = "n0"
 	originNotifyMoved = "n1"
 )
+
+// notifyOrigin is a notification's origin with who assigned the record
+// ("n1:Seán O'Brien"), so the card redrawn after an action still says so.
+func notifyOrigin(base, by string) string {
+	if by == "" {
+		return base
+	}
+	return base + ":" + by
+}
+
+// splitOrigin reads an origin back: its kind and, for a notification, who
+// assigned the record.
+func splitOrigin(o string) (base, by string) {
+	base, by, _ = strings.Cut(o, ":")
+	return base, by
+}
 
 // params is an action value or a form state: a URL query string, so every
 // part (search text included) is escaped and a value never breaks another.

@@ -73,6 +73,7 @@ func TestNotificationActsInPlaceInTeams(t *testing.T) {
 	if strings.Contains(done.text(), "Mark complete") {
 		t.Fatalf("the completed task still offers Mark complete:\n%s", done.text())
 	}
+	mustContain(t, "the completed notification (who assigned it stays)", done.text(), "Seán O'Brien", "Completed")
 	if n := len(chloe.messages()); n != before+1 {
 		t.Fatalf("acting in place posted new messages: %d", n-before-1)
 	}
