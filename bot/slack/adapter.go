@@ -22,13 +22,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	gosync "sync"
 	"time"
 
 	goslack "github.com/slack-go/slack"
 
 	"github.com/crmbot/crmbot/bot"
 	"github.com/crmbot/crmbot/cards"
+	"github.com/crmbot/crmbot/internal/bgwork"
 	"github.com/crmbot/crmbot/internal/i18n"
 	"github.com/crmbot/crmbot/store"
 )
@@ -93,7 +93,7 @@ type Adapter struct {
 	verifier *Verifier
 	users    *userCache
 	pacer    *pacer
-	bg       gosync.WaitGroup
+	bg       bgwork.Group
 }
 
 // Init checks the configuration and fills defaults. secretRequired is
@@ -135,32 +135,12 @@ func (a *Adapter) Init(secretRequired bool) error {
 // Wait blocks until the background work started by requests (views
 // updated after the ack, events handled) is done, or ctx ends. Call it on
 // shutdown after the HTTP server stopped taking requests.
-func (a *Adapter) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { a.bg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (a *Adapter) Wait(ctx context.Context) error { return a.bg.Wait(ctx) }
 
 // background runs f after the ack, detached from the request's context
 // but bounded by timeout, and counted for Wait.
 func (a *Adapter) background(ctx context.Context, timeout time.Duration, f func(ctx context.Context)) {
-	a.bg.Add(1)
-	go func() {
-		defer a.bg.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		defer cancel()
-		defer func() {
-			if p := recover(); p != nil {
-				a.Logger.Error("slack: background work panicked", "panic", p)
-			}
-		}()
-		f(ctx)
-	}()
+	a.bg.Go(ctx, timeout, a.Logger, "slack", f)
 }
 
 // api returns a Web API client for a workspace.

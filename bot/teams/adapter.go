@@ -33,11 +33,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	gosync "sync"
 	"time"
 
 	"github.com/crmbot/crmbot/bot"
 	"github.com/crmbot/crmbot/cards"
+	"github.com/crmbot/crmbot/internal/bgwork"
 	"github.com/crmbot/crmbot/internal/i18n"
 	"github.com/crmbot/crmbot/store"
 )
@@ -100,7 +100,7 @@ type Adapter struct {
 	// MaxBody caps request bodies (0: DefaultMaxBody).
 	MaxBody int64
 
-	bg   gosync.WaitGroup
+	bg   bgwork.Group
 	refs refCache
 }
 
@@ -138,32 +138,12 @@ func (a *Adapter) Init() error {
 }
 
 // Wait blocks until the work started after answers is done, or ctx ends.
-func (a *Adapter) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { a.bg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (a *Adapter) Wait(ctx context.Context) error { return a.bg.Wait(ctx) }
 
 // background runs f detached from the request's context but bounded by
 // workTimeout, and counted for Wait.
 func (a *Adapter) background(ctx context.Context, f func(ctx context.Context)) {
-	a.bg.Add(1)
-	go func() {
-		defer a.bg.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
-		defer cancel()
-		defer func() {
-			if p := recover(); p != nil {
-				a.Logger.Error("teams: background work panicked", "panic", p)
-			}
-		}()
-		f(ctx)
-	}()
+	a.bg.Go(ctx, workTimeout, a.Logger, "teams", f)
 }
 
 // result is the core's answer to one request.
