@@ -108,6 +108,9 @@ type Store interface {
 	Locker
 	InstallStore
 	ConversationStore
+	LinkIndex
+	SentStore
+	HeldStore
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

@@ -65,6 +65,11 @@ type data struct {
 	recent map[store.ChatUser][]store.Recent
 	// Teams conversation references per chat user
 	conversations map[store.ChatUser]store.ConversationRef
+	// message references of posted notifications; value is the ref
+	sent map[sentKey]expiring
+	// held notifications and due times per chat user (only users who hold
+	// something)
+	held map[store.ChatUser]*heldState
 
 	writes int   // counts writes between sweeps of expired entries
 	seq    int64 // last token version handed out
@@ -157,6 +162,11 @@ func (s *Store) wrote() {
 	for k, exp := range s.d.seen {
 		if !now.Before(exp) {
 			delete(s.d.seen, k)
+		}
+	}
+	for k, e := range s.d.sent {
+		if !now.Before(e.expires) {
+			delete(s.d.sent, k)
 		}
 	}
 }

@@ -82,7 +82,8 @@ func urlError(want string, err error) error {
 //
 // Pipelines are the exception: the cluster client decides to re-send a
 // pipeline inside the node call, before any hook sees the result. The store
-// only pipelines reads (GetOwners), which are safe to re-send.
+// only pipelines reads (GetOwners, LinkedSystemUsers), which are safe to
+// re-send.
 //
 // Reading from replicas (ReadOnly, RouteByLatency, RouteRandomly) is refused
 // by New: a replica may not have the store's own last write yet.

@@ -3,7 +3,8 @@
 //
 // Every key lives under a configurable prefix (store.DefaultPrefix). Keys that
 // an atomic step touches together share one hash tag, so each step (one Lua
-// script) runs on one slot: all link keys use {links}; the sync keys use
+// script) runs on one slot: all link keys use {links}; all held
+// notifications and their due index use {held}; the sync keys use
 // {org:type}, one outbox stream per (org, record type).
 //
 // Open takes a single Redis (redis://, rediss://) or a Redis Cluster
