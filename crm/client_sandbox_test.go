@@ -742,3 +742,26 @@ func TestSandboxFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestTeamMembers(t *testing.T) {
+	e := newSandboxEnv(t, sandbox.Options{RecordsPerType: -1})
+	c := e.client(t, "", crm.WithPageSize(1))
+	got, err := c.TeamMembers(t.Context(), sandbox.SalesTeamID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, u := range sandbox.DemoUsers() {
+		if u.Role == "sales" || u.Role == "manager" {
+			want = append(want, strings.ToLower(u.ID))
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(got) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("members of Sales = %v, want %v", got, want)
+	}
+	if _, err := c.TeamMembers(t.Context(), "not-a-guid"); err == nil {
+		t.Fatal("a non-GUID team id was sent")
+	}
+}

@@ -192,3 +192,30 @@ func linkName(pathOrLink string) string {
 	}
 	return pathOrLink
 }
+
+// TeamMembers returns the systemuserids of a team's members (every page).
+// The sync tells a team's members when a record is assigned to the team.
+//
+// Web API: GET teams({id})/teammembership_association?$select=systemuserid, then each @odata.nextLink.
+func (c *Client) TeamMembers(ctx context.Context, teamID string) ([]string, error) {
+	if !IsGUID(teamID) {
+		return nil, fmt.Errorf("team members: %q is not a team id", teamID)
+	}
+	q := Query{Select: []string{"systemuserid"}}
+	page, err := c.listPage(ctx, "TeamMembers", "teams("+strings.ToLower(teamID)+")/teammembership_association", q.Encode(), "systemuserid", 0)
+	var ids []string
+	for {
+		if err != nil {
+			return nil, fmt.Errorf("team members of %s: %w", teamID, err)
+		}
+		for _, r := range page.Records {
+			if IsGUID(r.ID) {
+				ids = append(ids, strings.ToLower(r.ID))
+			}
+		}
+		if page.NextLink == "" {
+			return ids, nil
+		}
+		page, err = c.listPage(ctx, "TeamMembers", page.NextLink, "", "systemuserid", 0)
+	}
+}
