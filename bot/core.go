@@ -89,10 +89,28 @@ type Response struct {
 // notifications, and the answer to a command that waited for a link. Each
 // adapter implements it for its platform.
 type Sender interface {
-	// Send posts v to the user's 1:1 conversation (or the channel of their
-	// preferences) and returns the posted message's reference, kept to
-	// update the message in place later.
-	Send(ctx context.Context, to store.ChatUser, v cards.View) (MessageRef, error)
+	// Send posts v to the user's 1:1 conversation (or to opts.Channel) and
+	// returns the posted message's reference, kept to update the message in
+	// place later.
+	Send(ctx context.Context, to store.ChatUser, v cards.View, opts SendOptions) (MessageRef, error)
+}
+
+// SendOptions shape a proactive post.
+type SendOptions struct {
+	// Channel, when set, is where to post instead of the user's 1:1
+	// conversation (their notification preference: a Slack channel id).
+	// A Sender that cannot post there says so with an error.
+	Channel string
+	// Key identifies the notification (its outbox dedupe key) on the posted
+	// message: Slack carries it as message metadata, so a retry can find
+	// the post an earlier attempt made.
+	Key string
+	// Recover says an earlier attempt with the same Key may have posted
+	// already (it died before recording the result). A Sender that can look
+	// (Slack: the conversation's recent messages, by metadata) returns that
+	// earlier post instead of posting again; one that cannot posts (a
+	// duplicate rather than a loss).
+	Recover bool
 }
 
 // MessageRef names a posted message.
@@ -352,7 +370,7 @@ func (c *Core) Resume(ctx context.Context, l store.Link, command string) error {
 		}
 	}
 	for _, v := range views {
-		if _, err := sender.Send(ctx, l.ChatUser, v); err != nil {
+		if _, err := sender.Send(ctx, l.ChatUser, v, SendOptions{}); err != nil {
 			return fmt.Errorf("resume for %s: %w", l.ChatUser, err)
 		}
 	}

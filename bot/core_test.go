@@ -39,7 +39,7 @@ type recorder struct {
 	views map[store.ChatUser][]cards.View
 }
 
-func (r *recorder) Send(_ context.Context, to store.ChatUser, v cards.View) (bot.MessageRef, error) {
+func (r *recorder) Send(_ context.Context, to store.ChatUser, v cards.View, _ bot.SendOptions) (bot.MessageRef, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.views == nil {

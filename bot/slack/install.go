@@ -25,8 +25,11 @@ const (
 )
 
 // InstallScopes are the bot scopes the app asks for (deploy/slack/manifest.yaml
-// lists the same).
-var InstallScopes = []string{"chat:write", "commands", "users:read", "users:read.email", "im:write", "links:read", "links:write"}
+// lists the same). The *:history scopes let a notification retried after a
+// crash find the post an earlier attempt made (conversations.history of
+// the DM, or of the channel the user chose) instead of posting it twice.
+var InstallScopes = []string{"chat:write", "commands", "users:read", "users:read.email", "im:write", "im:history",
+	"channels:history", "groups:history", "links:read", "links:write"}
 
 // Installer runs the multi-workspace install (OAuth v2): GET /slack/install
 // (Start) sends the admin to Slack, GET /slack/oauth/callback (Callback)

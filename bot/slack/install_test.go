@@ -251,7 +251,7 @@ func TestInstallHappyPath(t *testing.T) {
 		t.Fatalf("redirected to %s, want %s", got, e.inst.AuthorizeURL)
 	}
 	if q.Get("client_id") != installClientID || q.Get("redirect_uri") != installPublicURL+"/slack/oauth/callback" ||
-		q.Get("scope") != "chat:write,commands,users:read,users:read.email,im:write,links:read,links:write" {
+		q.Get("scope") != "chat:write,commands,users:read,users:read.email,im:write,im:history,channels:history,groups:history,links:read,links:write" {
 		t.Fatalf("authorize query = %v", q)
 	}
 	if !store.ValidID(q.Get("state"), store.NonceBytes) {

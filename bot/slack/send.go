@@ -26,16 +26,51 @@ import (
 // sendAttempts bounds the tries of one post.
 const sendAttempts = 4
 
-// Send posts v to the user's direct conversation with the bot and returns
-// the message's reference (channel and ts), kept to update it in place. It
-// implements bot.Sender.
-func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View) (bot.MessageRef, error) {
+// notificationEvent is the event_type of the message metadata a keyed post
+// carries: {"event_type":"crmbot_notification","event_payload":{"key":…}}.
+const notificationEvent = "crmbot_notification"
+
+// recoverLimit is how many of a conversation's latest messages a recovery
+// reads (one page of conversations.history, newest first): the earlier
+// attempt is minutes old at most, and a busy channel past that is a
+// duplicate rather than a scan of its whole history.
+const recoverLimit = 100
+
+// refusedChannel lists what chat.postMessage answers when the bot cannot
+// write to a channel: the notification then goes to the user's DM.
+var refusedChannel = map[string]bool{
+	"not_in_channel": true, "channel_not_found": true, "is_archived": true, "restricted_action": true,
+}
+
+// Send posts v and returns the message's reference (channel and ts), kept
+// to update it in place. It implements bot.Sender.
+//
+// The post goes to the user's direct conversation with the bot, or to
+// opts.Channel when set; a channel the bot cannot write to (not a member,
+// gone, archived, posting restricted) falls back to the DM, with a warning
+// naming the channel, so the notification is not lost. With opts.Key the
+// post carries the key as message metadata; with opts.Recover too, the
+// conversation's latest messages are read first and an earlier post of the
+// bot's with that key is returned instead of posting again. When they
+// cannot be read (a missing history scope), Send posts: a duplicate rather
+// than a loss.
+func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View, opts bot.SendOptions) (bot.MessageRef, error) {
 	if to.Platform != store.PlatformSlack {
 		return bot.MessageRef{}, fmt.Errorf("slack: cannot send to %s", to)
 	}
 	api, err := a.api(ctx, to.Tenant, "")
 	if err != nil {
 		return bot.MessageRef{}, err
+	}
+	s := &sending{a: a, api: api, to: to, v: v, opts: opts}
+	if opts.Channel != "" {
+		ref, err := s.deliver(ctx, opts.Channel)
+		var se goslack.SlackErrorResponse
+		if err == nil || !errors.As(err, &se) || !refusedChannel[se.Err] {
+			return ref, err
+		}
+		a.Logger.Warn("slack: cannot post to the user's notification channel; sending to their DM instead",
+			"team", to.Tenant, "user", to.UserID, "channel", opts.Channel, "error", se.Err)
 	}
 	var channel string
 	err = a.retry(ctx, "dm", func() error {
@@ -48,11 +83,101 @@ func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View) (bo
 	if err != nil {
 		return bot.MessageRef{}, fmt.Errorf("slack: conversations.open for %s: %w", to, err)
 	}
-	ts, err := a.post(ctx, api, channel, v, a.Messages.For(a.profile(ctx, api, to.Tenant, to.UserID).Locale))
+	return s.deliver(ctx, channel)
+}
+
+// sending is one Send: what to post, to whom, and the user's language
+// once looked up.
+type sending struct {
+	a    *Adapter
+	api  *client
+	to   store.ChatUser
+	v    cards.View
+	opts bot.SendOptions
+	loc  *i18n.Localizer // looked up before the first post
+}
+
+// deliver posts to one conversation, or finds the earlier post there.
+func (s *sending) deliver(ctx context.Context, channel string) (bot.MessageRef, error) {
+	ref := bot.MessageRef{Platform: store.PlatformSlack, Conversation: channel}
+	if s.opts.Recover && s.opts.Key != "" {
+		if ts, ok := s.a.findPost(ctx, s.api, s.to, channel, s.opts.Key); ok {
+			ref.ID = ts
+			return ref, nil
+		}
+	}
+	if s.loc == nil {
+		loc := s.a.Messages.For(s.a.profile(ctx, s.api, s.to.Tenant, s.to.UserID).Locale)
+		s.loc = &loc
+	}
+	var extra []goslack.MsgOption
+	if s.opts.Key != "" {
+		extra = append(extra, goslack.MsgOptionMetadata(goslack.SlackMetadata{
+			EventType: notificationEvent, EventPayload: map[string]any{"key": s.opts.Key}}))
+	}
+	ts, err := s.a.post(ctx, s.api, channel, s.v, *s.loc, extra...)
 	if err != nil {
 		return bot.MessageRef{}, err
 	}
-	return bot.MessageRef{Platform: store.PlatformSlack, Conversation: channel, ID: ts}, nil
+	ref.ID = ts
+	return ref, nil
+}
+
+// findPost looks for a message of the bot's carrying key among the latest
+// messages of channel, and returns its ts. When the history cannot be read
+// (missing_scope, not_in_channel, …) or the bot's identity cannot be
+// learnt, it warns and reports nothing found: the caller posts.
+func (a *Adapter) findPost(ctx context.Context, api *client, to store.ChatUser, channel, key string) (string, bool) {
+	warn := func(what string, err error) {
+		args := []any{"team", to.Tenant, "user", to.UserID, "channel", channel, "key", key, "error", err}
+		var se goslack.SlackErrorResponse
+		if errors.As(err, &se) && se.Needed != "" {
+			args = append(args, "needed_scope", se.Needed)
+		}
+		a.Logger.Warn("slack: cannot look for an earlier post of a notification ("+what+"); posting it, it may show twice", args...)
+	}
+	var msgs []goslack.Message
+	err := a.retry(ctx, "history", func() error {
+		h, err := api.GetConversationHistoryContext(ctx, &goslack.GetConversationHistoryParameters{
+			ChannelID: channel, Limit: recoverLimit, IncludeAllMetadata: true})
+		if err == nil {
+			msgs = h.Messages
+		}
+		return err
+	})
+	if err != nil {
+		warn("conversations.history", err)
+		return "", false
+	}
+	var found []goslack.Message
+	for _, m := range msgs {
+		if m.Metadata.EventType == notificationEvent {
+			if k, _ := m.Metadata.EventPayload["key"].(string); k == key {
+				found = append(found, m)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return "", false
+	}
+	// Only the bot's own post counts: another app (or a user's workflow)
+	// could carry the same metadata.
+	var me *goslack.AuthTestResponse
+	err = a.retry(ctx, "auth", func() error {
+		r, err := api.AuthTestContext(ctx)
+		me = r
+		return err
+	})
+	if err != nil {
+		warn("auth.test", err)
+		return "", false
+	}
+	for _, m := range found {
+		if (m.BotID != "" && m.BotID == me.BotID) || (m.User != "" && m.User == me.UserID) {
+			return m.Timestamp, true
+		}
+	}
+	return "", false
 }
 
 // Update replaces a message Send posted.
@@ -73,15 +198,17 @@ func (a *Adapter) Update(ctx context.Context, to store.ChatUser, ref bot.Message
 	})
 }
 
-// post posts v to a channel, paced and retried, and returns its ts.
-func (a *Adapter) post(ctx context.Context, api *client, channel string, v cards.View, loc i18n.Localizer) (string, error) {
+// post posts v to a channel, paced and retried, and returns its ts. extra
+// adds to the message (metadata).
+func (a *Adapter) post(ctx context.Context, api *client, channel string, v cards.View, loc i18n.Localizer, extra ...goslack.MsgOption) (string, error) {
 	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
 	if err != nil {
 		return "", err
 	}
+	msg := append([]goslack.MsgOption{goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...)}, extra...)
 	var ts string
 	err = a.retry(ctx, channel, func() error {
-		_, t, err := api.PostMessageContext(ctx, channel, goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
+		_, t, err := api.PostMessageContext(ctx, channel, msg...)
 		ts = t
 		return err
 	})

@@ -41,7 +41,7 @@ func (a *Adapter) message(ctx context.Context, u store.ChatUser, act *Activity) 
 	// A channel or group chat: the user's records go to their 1:1 chat,
 	// and the channel only hears that they did.
 	note := &cards.Message{Text: []string{a.Messages.For(act.Locale).T(i18n.TeamsSentPrivately, nil)}}
-	if _, err := a.Send(ctx, u, r.resp.View); err != nil {
+	if _, err := a.Send(ctx, u, r.resp.View, bot.SendOptions{}); err != nil {
 		// Most often the app is installed in the team but not for the
 		// user: tell them where to find it rather than stay silent.
 		a.Logger.Warn("teams: could not answer in the 1:1 chat", "user", u.String(), "error", err)
@@ -141,7 +141,7 @@ func (a *Adapter) post(ctx context.Context, u store.ChatUser, act *Activity, v c
 		a.reply(ctx, u, act, v)
 		return
 	}
-	if _, err := a.Send(ctx, u, v); err != nil {
+	if _, err := a.Send(ctx, u, v, bot.SendOptions{}); err != nil {
 		a.Logger.Warn("teams: could not post to the 1:1 chat", "user", u.String(), "error", err)
 	}
 }

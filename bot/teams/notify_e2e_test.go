@@ -255,7 +255,7 @@ func TestBlockedUserIsMarkedUnreachable(t *testing.T) {
 	chloe := r.user(demoEmail(0), "en-US")
 	chloe.link()
 	r.fake.Fail(teamsfake.OpSend, 1, teamsfake.Fault{Status: http.StatusForbidden, Code: "Forbidden", SubCode: "MessageWritesBlocked"})
-	_, err := r.ad.Send(ctxT(t), chloe.chatUser(), &cards.Message{Text: []string{"hello"}})
+	_, err := r.ad.Send(ctxT(t), chloe.chatUser(), &cards.Message{Text: []string{"hello"}}, bot.SendOptions{})
 	if !errors.Is(err, teams.ErrUnreachable) {
 		t.Fatalf("send to a blocked user: %v, want ErrUnreachable", err)
 	}
@@ -264,14 +264,14 @@ func TestBlockedUserIsMarkedUnreachable(t *testing.T) {
 		t.Fatalf("reference after the block: %+v, %v", ref, err)
 	}
 	sends := len(r.fake.Calls(teamsfake.OpSend))
-	if _, err := r.ad.Send(ctxT(t), chloe.chatUser(), &cards.Message{Text: []string{"hello"}}); !errors.Is(err, teams.ErrUnreachable) {
+	if _, err := r.ad.Send(ctxT(t), chloe.chatUser(), &cards.Message{Text: []string{"hello"}}, bot.SendOptions{}); !errors.Is(err, teams.ErrUnreachable) {
 		t.Fatalf("second send: %v", err)
 	}
 	if n := len(r.fake.Calls(teamsfake.OpSend)); n != sends {
 		t.Fatalf("an unreachable user was tried again (%d sends)", n-sends)
 	}
 	chloe.say("help")
-	if _, err := r.ad.Send(ctxT(t), chloe.chatUser(), &cards.Message{Text: []string{"hello again"}}); err != nil {
+	if _, err := r.ad.Send(ctxT(t), chloe.chatUser(), &cards.Message{Text: []string{"hello again"}}, bot.SendOptions{}); err != nil {
 		t.Fatalf("send after the user wrote again: %v", err)
 	}
 }

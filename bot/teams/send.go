@@ -20,8 +20,14 @@ var ErrNoConversation = errors.New("teams: no conversation reference for the use
 // only the user is known (the app was installed in a team), and returns the
 // message's reference, kept to update it in place. A user who blocked the
 // bot is marked unreachable and ErrUnreachable returned. It implements
-// bot.Sender.
-func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View) (bot.MessageRef, error) {
+// bot.Sender. Teams posts only to the 1:1 chat (opts.Channel, a Slack
+// preference, is refused), and cannot look for an earlier post of the same
+// opts.Key (the Bot Connector API does not read messages back): a retried
+// notification may be posted twice, never lost.
+func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View, opts bot.SendOptions) (bot.MessageRef, error) {
+	if opts.Channel != "" {
+		return bot.MessageRef{}, fmt.Errorf("teams: cannot post to channel %q: notifications go to the 1:1 chat", opts.Channel)
+	}
 	ref, err := a.Conversations.Conversation(ctx, to)
 	if errors.Is(err, store.ErrNotFound) {
 		return bot.MessageRef{}, fmt.Errorf("%w: %s", ErrNoConversation, to)

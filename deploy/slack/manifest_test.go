@@ -19,7 +19,8 @@ const schemaRel = "../shared/reference/slack-manifest.schema.json"
 
 // The fixed HTTP endpoints (DESIGN.md) and what the app asks of Slack.
 var (
-	wantScopes = []string{"chat:write", "commands", "users:read", "users:read.email", "im:write", "links:read", "links:write"}
+	wantScopes = []string{"chat:write", "commands", "users:read", "users:read.email", "im:write", "im:history",
+		"channels:history", "groups:history", "links:read", "links:write"}
 	wantEvents = []string{"app_home_opened", "link_shared", "app_uninstalled", "tokens_revoked"}
 )
 

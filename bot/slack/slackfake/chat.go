@@ -26,9 +26,54 @@ func (s *Server) resolveChannelLocked(t *Team, ch string, allowUser bool) (strin
 		}
 		return ch, nil
 	case strings.HasPrefix(ch, "C") || strings.HasPrefix(ch, "G"):
+		if c := s.channels[ch]; c == nil || !s.channelVisibleLocked(t, c) {
+			return "", errf("channel_not_found")
+		}
 		return ch, nil
 	}
 	return "", errf("channel_not_found")
+}
+
+// channelVisibleLocked reports whether a team's bot can see a channel:
+// the channel is the team's (or of no team in particular), or of another
+// team of the same enterprise grid.
+func (s *Server) channelVisibleLocked(t *Team, c *Channel) bool {
+	if c.TeamID == "" || c.TeamID == t.ID {
+		return true
+	}
+	ct := s.teamByID[c.TeamID]
+	return ct != nil && t.EnterpriseID != "" && ct.EnterpriseID == t.EnterpriseID
+}
+
+// notMember is the answer to a bot that is not in channel c: a
+// private channel it is not in does not exist for it (channel_not_found),
+// a public one answers not_in_channel. nil when the bot is a member.
+func notMember(t *Team, c *Channel) *apiError {
+	switch {
+	case slices.Contains(c.Members, t.BotUserID):
+		return nil
+	case c.Private || strings.HasPrefix(c.ID, "G"):
+		return errf("channel_not_found")
+	}
+	return errf("not_in_channel")
+}
+
+// canPostLocked answers what chat.postMessage does for a conversation the
+// bot cannot write to: channel_not_found or not_in_channel when the bot
+// user is not a member (chat:write.public is not modelled), is_archived.
+// DMs are always open to the bot.
+func (s *Server) canPostLocked(t *Team, ch string) *apiError {
+	c := s.channels[ch]
+	if c == nil {
+		return nil
+	}
+	if aerr := notMember(t, c); aerr != nil {
+		return aerr
+	}
+	if c.Archived {
+		return errf("is_archived")
+	}
+	return nil
 }
 
 // messageContent validates and extracts text, blocks and metadata.
@@ -96,6 +141,11 @@ func (s *Server) chatPostMessage(r *request) (map[string]any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if aerr := s.canPostLocked(r.team, ch); aerr != nil {
+		return nil, aerr
+	}
+	// Never deduplicated: the same text or metadata posted twice is two
+	// messages, as in Slack.
 	m := &Message{
 		Channel: ch, TS: s.nextTSLocked(), ThreadTS: r.str("thread_ts"),
 		Text: text, Blocks: blocks, Metadata: md,
@@ -213,7 +263,27 @@ func (s *Server) conversationsHistory(r *request) (map[string]any, *apiError) {
 	ch := r.str("channel")
 	_, isDM := s.dmUser[ch]
 	msgs, ok := s.messages[ch]
-	if !ok && !isDM {
+	c := s.channels[ch]
+	if c != nil && !s.channelVisibleLocked(r.team, c) {
+		c = nil
+	}
+	switch {
+	case isDM:
+		if aerr := r.team.requireScope("im:history"); aerr != nil {
+			return nil, aerr
+		}
+	case c != nil:
+		scope := "channels:history"
+		if c.Private || strings.HasPrefix(ch, "G") {
+			scope = "groups:history"
+		}
+		if aerr := r.team.requireScope(scope); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := notMember(r.team, c); aerr != nil {
+			return nil, aerr
+		}
+	case !ok:
 		return nil, errf("channel_not_found")
 	}
 	limit := 100

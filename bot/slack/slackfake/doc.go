@@ -54,10 +54,20 @@
 //
 // # Simplified
 //
-//   - One app; one bot per team; no scopes are checked; no rate limiting
-//     unless injected with [Server.Fail].
-//   - Channels are not modelled beyond DMs: any "C…"/"G…" id is accepted for
-//     posting, user ids resolve to the user's DM channel ("D…").
+//   - One app; one bot per team; no rate limiting unless injected with
+//     [Server.Fail].
+//   - Scopes are checked only when the team has them ([Team.Scopes],
+//     [Server.SetScopes], or the grant of an OAuth install), and only by
+//     conversations.history (im:history for DMs, channels:history for
+//     public channels, groups:history for private ones), which answers
+//     missing_scope with Slack's needed / provided fields.
+//   - Channels exist once added with [Server.AddChannel], with their
+//     members: chat.postMessage and conversations.history answer
+//     channel_not_found for a channel not added (or a private one the bot
+//     is not in), not_in_channel for a public channel the bot is not in
+//     (chat:write.public is not modelled), is_archived for posts to an
+//     archived channel. User ids resolve to the user's DM channel ("D…"),
+//     which is always open to the bot. Posts are never deduplicated.
 //   - views.open replaces any stack the user already has open. A trigger from
 //     a slash command or a message cannot views.push (not_found).
 //   - Typed input values are kept across views.update for input blocks whose

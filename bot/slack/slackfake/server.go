@@ -53,6 +53,42 @@ type Team struct {
 	BotToken     string
 	BotUserID    string
 	BotID        string
+	// Scopes are the bot token's scopes. nil: scopes are not checked (every
+	// method answers as if granted); set, methods that check a scope
+	// (conversations.history: channels:history, groups:history or
+	// im:history by conversation type) answer missing_scope without it. A
+	// team installed through oauth.v2.access gets the grant's scopes.
+	Scopes []string
+}
+
+// hasScope reports whether the team's token carries scope (always, when
+// the team's scopes are not modelled).
+func (t *Team) hasScope(scope string) bool {
+	return t.Scopes == nil || slices.Contains(t.Scopes, scope)
+}
+
+// requireScope answers missing_scope, with Slack's needed / provided
+// fields, unless the team's token carries scope.
+func (t *Team) requireScope(scope string) *apiError {
+	if t.hasScope(scope) {
+		return nil
+	}
+	e := errf("missing_scope")
+	e.extra = map[string]any{"needed": scope, "provided": strings.Join(t.Scopes, ",")}
+	return e
+}
+
+// Channel is a public or private channel of a team (see
+// [Server.AddChannel]).
+type Channel struct {
+	ID       string // "C…" (or a legacy private "G…")
+	TeamID   string // "" : visible to every team
+	Name     string
+	Private  bool
+	Archived bool
+	// Members are the ids of the users in the channel. The bot is a member
+	// when its team's BotUserID is listed.
+	Members []string
 }
 
 // User is a Slack user known to the fake (users.info, conversations.open).
@@ -180,6 +216,7 @@ type Server struct {
 	dms         map[string]string   // user → DM channel
 	dmUser      map[string]string   // DM channel → user
 	messages    map[string][]*Message
+	channels    map[string]*Channel
 	ephemerals  []*Message
 	unfurls     []Unfurl
 	violations  []Violation
@@ -231,6 +268,7 @@ func New(opts Options) *Server {
 		dms:         map[string]string{},
 		dmUser:      map[string]string{},
 		messages:    map[string][]*Message{},
+		channels:    map[string]*Channel{},
 		responseURL: map[string]*responseURLRec{},
 		socket:      newSocketState(),
 	}
@@ -268,6 +306,33 @@ func (s *Server) AddTeam(t Team) {
 		s.teams[tc.BotToken] = &tc
 	}
 	s.teamByID[tc.ID] = &tc
+}
+
+// SetScopes replaces the scopes of a team's bot token (nil: not checked),
+// as after a reinstall with another manifest.
+func (s *Server) SetScopes(teamID string, scopes []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.teams {
+		if t.ID == teamID {
+			t.Scopes = slices.Clone(scopes)
+		}
+	}
+	if t := s.teamByID[teamID]; t != nil {
+		t.Scopes = slices.Clone(scopes)
+	}
+}
+
+// AddChannel registers (or replaces) a channel. The bot can post to it
+// and read its history only if its bot user is among the Members, and not
+// once it is Archived. Posting to a "C…"/"G…" id that was not added gets
+// channel_not_found.
+func (s *Server) AddChannel(c Channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := c
+	cc.Members = slices.Clone(c.Members)
+	s.channels[c.ID] = &cc
 }
 
 // AddAppToken registers an app-level token (xapp-…) for Socket Mode.
@@ -431,6 +496,7 @@ func randHex(n int) string {
 type apiError struct {
 	code     string
 	messages []string
+	extra    map[string]any // more top-level fields (missing_scope: needed, provided)
 }
 
 func (e *apiError) Error() string { return e.code }
@@ -610,6 +676,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	if aerr != nil {
 		call.Error = aerr.code
 		body = map[string]any{"ok": false, "error": aerr.code}
+		maps.Copy(body, aerr.extra)
 		if len(aerr.messages) > 0 {
 			body["response_metadata"] = map[string]any{"messages": aerr.messages}
 		}
@@ -825,6 +892,10 @@ func (s *Server) conversationsInfo(r *request) (map[string]any, *apiError) {
 	if u, ok := s.dmUser[ch]; ok {
 		return map[string]any{"channel": map[string]any{"id": ch, "is_im": true, "user": u}}, nil
 	}
+	if c := s.channels[ch]; c != nil && s.channelVisibleLocked(r.team, c) {
+		return map[string]any{"channel": map[string]any{"id": ch, "name": c.Name, "is_channel": true, "is_private": c.Private,
+			"is_archived": c.Archived, "is_member": slices.Contains(c.Members, r.team.BotUserID)}}, nil
+	}
 	if _, ok := s.messages[ch]; ok {
 		return map[string]any{"channel": map[string]any{"id": ch, "is_channel": true}}, nil
 	}
@@ -872,6 +943,9 @@ func (s *Server) oauthV2Access(r *request) (map[string]any, *apiError) {
 		t.BotToken, t.BotUserID = g.BotToken, g.BotUserID
 		if t.EnterpriseID == "" {
 			t.EnterpriseID = g.Enterprise.ID
+		}
+		if g.Scope != "" {
+			t.Scopes = strings.Split(g.Scope, ",")
 		}
 		if t.BotID == "" {
 			t.BotID = "B" + strings.TrimPrefix(g.BotUserID, "U")

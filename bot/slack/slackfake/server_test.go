@@ -334,3 +334,96 @@ func TestPublishHome(t *testing.T) {
 		t.Fatalf("home = %+v", h)
 	}
 }
+
+// Channels: the bot posts to and reads a channel only as a member; a
+// private channel it is not in does not exist for it; archived channels
+// refuse posts; a channel never added does not exist. Posts are never
+// deduplicated.
+func TestChannelsMembership(t *testing.T) {
+	s, _, api := newFake(t)
+	ctx := context.Background()
+	s.AddChannel(Channel{ID: "C0IN", TeamID: teamID, Name: "sales", Members: []string{userID, botUser}})
+	s.AddChannel(Channel{ID: "C0OUT", TeamID: teamID, Name: "general", Members: []string{userID}})
+	s.AddChannel(Channel{ID: "C0PRIV", TeamID: teamID, Name: "board", Private: true, Members: []string{userID}})
+	s.AddChannel(Channel{ID: "C0OLD", TeamID: teamID, Name: "old", Archived: true, Members: []string{botUser}})
+	s.AddChannel(Channel{ID: "C0OTHER", TeamID: "T0ELSEWHERE", Name: "theirs", Members: []string{botUser}})
+	md := slack.SlackMetadata{EventType: "crmbot_notification", EventPayload: map[string]any{"key": "k1"}}
+	for range 2 {
+		if ch, _, err := api.PostMessageContext(ctx, "C0IN", slack.MsgOptionText("hi", false), slack.MsgOptionMetadata(md)); err != nil || ch != "C0IN" {
+			t.Fatalf("post to a channel the bot is in: %q %v", ch, err)
+		}
+	}
+	if n := len(s.Messages("C0IN")); n != 2 {
+		t.Fatalf("two identical posts made %d messages, want 2 (no dedupe)", n)
+	}
+	for ch, want := range map[string]string{
+		"C0OUT": "not_in_channel", "C0PRIV": "channel_not_found", "C0OLD": "is_archived",
+		"C0NEVER": "channel_not_found", "C0OTHER": "channel_not_found", "G0NEVER": "channel_not_found",
+	} {
+		if _, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("hi", false)); slackErr(err) != want {
+			t.Errorf("post to %s: %v, want %s", ch, err, want)
+		}
+		if len(s.Messages(ch)) != 0 {
+			t.Errorf("a refused post landed in %s", ch)
+		}
+	}
+	h, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C0IN", IncludeAllMetadata: true})
+	if err != nil || len(h.Messages) != 2 || h.Messages[0].Metadata.EventPayload["key"] != "k1" || h.Messages[0].BotID != "B0BOT" {
+		t.Fatalf("history of C0IN = %+v, %v", h, err)
+	}
+	for ch, want := range map[string]string{"C0OUT": "not_in_channel", "C0PRIV": "channel_not_found", "C0NEVER": "channel_not_found"} {
+		if _, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch}); slackErr(err) != want {
+			t.Errorf("history of %s: %v, want %s", ch, err, want)
+		}
+	}
+	info, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: "C0OUT"})
+	if err != nil || info.IsMember || info.Name != "general" {
+		t.Fatalf("conversations.info C0OUT = %+v, %v", info, err)
+	}
+}
+
+// With scopes set, conversations.history needs the history scope of the
+// conversation's type and says which one is missing, as Slack does.
+func TestHistoryScopes(t *testing.T) {
+	s, _, api := newFake(t)
+	ctx := context.Background()
+	s.AddChannel(Channel{ID: "C0PUB", TeamID: teamID, Members: []string{botUser}})
+	s.AddChannel(Channel{ID: "C0PRIV", TeamID: teamID, Private: true, Members: []string{botUser}})
+	dm, _, err := api.PostMessageContext(ctx, userID, slack.MsgOptionText("hi", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	history := func(ch string) error {
+		_, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch, IncludeAllMetadata: true})
+		return err
+	}
+	for _, ch := range []string{dm, "C0PUB", "C0PRIV"} {
+		if err := history(ch); err != nil {
+			t.Fatalf("scopes not modelled: history of %s: %v", ch, err)
+		}
+	}
+	base := []string{"chat:write", "commands", "im:write"}
+	for ch, scope := range map[string]string{dm: "im:history", "C0PUB": "channels:history", "C0PRIV": "groups:history"} {
+		s.SetScopes(teamID, base)
+		err := history(ch)
+		var se slack.SlackErrorResponse
+		if !errors.As(err, &se) || se.Err != "missing_scope" || se.Needed != scope || se.Provided != "chat:write,commands,im:write" {
+			t.Errorf("history of %s without %s: %+v", ch, scope, err)
+		}
+		s.SetScopes(teamID, append(base, scope))
+		if err := history(ch); err != nil {
+			t.Errorf("history of %s with %s: %v", ch, scope, err)
+		}
+	}
+	// An OAuth install gets the scopes it was granted.
+	g := OAuthGrant{BotToken: "xoxb-granted", BotUserID: "U0G", Scope: "chat:write,im:write"}
+	g.Team.ID = teamID
+	s.AddOAuthCode("c", g)
+	if _, err := slack.GetOAuthV2Response(http.DefaultClient, "fake-client-id", "fake-client-secret", "c", "", slack.OAuthOptionAPIURL(s.URL())); err != nil {
+		t.Fatal(err)
+	}
+	_, err = slack.New("xoxb-granted", slack.OptionAPIURL(s.URL())).GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: dm})
+	if slackErr(err) != "missing_scope" {
+		t.Fatalf("history with a grant lacking im:history: %v", err)
+	}
+}
