@@ -2,10 +2,12 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crmbot/crmbot/cards"
 	"github.com/crmbot/crmbot/crm"
@@ -14,44 +16,80 @@ import (
 )
 
 // Assignment is one "assigned to you" event for a Dynamics user: what the
-// sync finds (issue 8) or a test posts. The core turns it into a
-// notification card for each chat user linked to that Dynamics user.
+// sync finds and puts in the outbox (encoded with Encode), or a test posts.
+// The core turns it into a notification card for each chat user linked to
+// that Dynamics user.
 type Assignment struct {
 	// RecordType is the record's logical name ("lead"); RecordID its id.
-	RecordType, RecordID string
-	Kind                 cards.NotificationKind
-	// SystemUserID is the Dynamics user to tell (the new owner, or for
-	// Unassigned the previous one).
-	SystemUserID string
+	RecordType string                 `json:"t"`
+	RecordID   string                 `json:"id"`
+	Kind       cards.NotificationKind `json:"k"`
+	// SystemUserID is the Dynamics user to tell (the new owner, a member of
+	// the new owning team, or for Unassigned the previous owner).
+	SystemUserID string `json:"u"`
 	// By names who made the change, when known ("Seán O'Brien").
-	By string
+	By string `json:"by,omitempty"`
+	// Team names the owning team when the record was assigned to a team the
+	// user is a member of.
+	Team string `json:"team,omitempty"`
+	// Version is the record's versionnumber when the change was seen.
+	Version int64 `json:"v,omitempty"`
+	// Detected is when the sync saw the change (delivery latency).
+	Detected time.Time `json:"at,omitzero"`
 }
 
-// Delivery is one notification posted to one chat user.
+// Encode is the outbox payload of a.
+func (a Assignment) Encode() ([]byte, error) { return json.Marshal(a) }
+
+// DecodeAssignment reads an outbox payload Encode wrote.
+func DecodeAssignment(b []byte) (Assignment, error) {
+	var a Assignment
+	if err := json.Unmarshal(b, &a); err != nil {
+		return Assignment{}, fmt.Errorf("decode assignment: %w", err)
+	}
+	if a.RecordType == "" || !crm.IsGUID(a.RecordID) || !crm.IsGUID(a.SystemUserID) ||
+		a.Kind < cards.AssignedNew || a.Kind > cards.Unassigned {
+		return Assignment{}, fmt.Errorf("decode assignment: incomplete event %q", truncateBytes(b, 200))
+	}
+	return a, nil
+}
+
+func truncateBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// Delivery is what became of one notification for one chat user.
 type Delivery struct {
 	User store.ChatUser
 	Ref  MessageRef
-	// Err is why it was not posted (nil when it was). Skipped ones (the
-	// user turned the record type off) have neither Ref nor Err.
-	Err     error
+	// Err is why it was not posted (nil when it was, or when it was
+	// skipped or held).
+	Err error
+	// Skipped: the user does not want it (the record type is off, or a
+	// "no longer yours" with that preference off), or can no longer read
+	// the record (deleted, or out of their access): nothing to post.
 	Skipped bool
+	// Hold: keep it back until HoldUntil (snoozed, or the daily digest),
+	// or, with a zero HoldUntil, until the user relinks (Broken).
+	Hold      bool
+	HoldUntil time.Time
+	// Broken: the user's link is broken; notifications wait for a relink.
+	Broken bool
 }
 
 // ErrNoSender: no adapter delivers to the chat user's platform.
 var ErrNoSender = errors.New("bot: no sender for the platform")
 
-// Notify posts an assignment's card to every chat user linked to its
-// Dynamics user (a person may link Slack and Teams), in their language,
-// read with their own Dynamics access so they see only what they may.
-// Users who turned the record type off are skipped. The sync's delivery
-// workers call it; adapters' tests use it to see a notification arrive.
+// Notify delivers an assignment to every chat user linked to its Dynamics
+// user (a person may link Slack and Teams) as Deliver does, without
+// keeping anything held back. Adapters' tests use it to see a notification
+// arrive; the outbox workers (Deliverer) call Deliver per user.
 func (c *Core) Notify(ctx context.Context, a Assignment) ([]Delivery, error) {
-	rt, ok := c.Catalog.Type(a.RecordType)
-	if !ok || !rt.Chat {
-		return nil, fmt.Errorf("notify: unknown record type %q", a.RecordType)
-	}
-	if !crm.IsGUID(a.RecordID) || !crm.IsGUID(a.SystemUserID) {
-		return nil, fmt.Errorf("notify %s: record and user ids must be GUIDs", a.RecordType)
+	if _, err := c.notifyType(a); err != nil {
+		return nil, err
 	}
 	users, err := c.Store.LinkedUsers(ctx, a.SystemUserID)
 	if err != nil {
@@ -60,15 +98,36 @@ func (c *Core) Notify(ctx context.Context, a Assignment) ([]Delivery, error) {
 	out := make([]Delivery, len(users))
 	var wg sync.WaitGroup
 	for i, u := range users {
-		out[i].User = u
-		wg.Go(func() { out[i] = c.notifyOne(ctx, rt, a, u) })
+		wg.Go(func() { out[i] = c.Deliver(ctx, a, u, SendOptions{}) })
 	}
 	wg.Wait()
 	return out, nil
 }
 
-func (c *Core) notifyOne(ctx context.Context, rt *crm.RecordType, a Assignment, u store.ChatUser) Delivery {
+func (c *Core) notifyType(a Assignment) (*crm.RecordType, error) {
+	rt, ok := c.Catalog.Type(a.RecordType)
+	if !ok || !rt.Chat {
+		return nil, fmt.Errorf("notify: unknown record type %q", a.RecordType)
+	}
+	if !crm.IsGUID(a.RecordID) || !crm.IsGUID(a.SystemUserID) {
+		return nil, fmt.Errorf("notify %s: record and user ids must be GUIDs", a.RecordType)
+	}
+	return rt, nil
+}
+
+// Deliver decides what to do with an assignment for one chat user, by
+// their preferences and link, and posts it when it goes out now: in their
+// language, read with their own Dynamics access so they see only what they
+// may, to their DM or chosen channel (opts.Channel is set from their
+// preferences). It says when to hold it instead (snoozed, digest, broken
+// link): the caller keeps it and sends it later with SendDigest.
+func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts SendOptions) Delivery {
 	d := Delivery{User: u}
+	rt, err := c.notifyType(a)
+	if err != nil {
+		d.Err = err
+		return d
+	}
 	prefs, err := c.Store.GetPreferences(ctx, u)
 	if err != nil {
 		d.Err = err
@@ -89,7 +148,16 @@ func (c *Core) notifyOne(ctx context.Context, rt *crm.RecordType, a Assignment, 
 		return d
 	}
 	if link.Broken {
-		d.Err = store.BrokenError(u, link.BrokenReason, nil)
+		d.Hold, d.Broken = true, true
+		return d
+	}
+	now := c.Now()
+	switch {
+	case prefs.SnoozeUntil.After(now):
+		d.Hold, d.HoldUntil = true, prefs.SnoozeUntil
+		return d
+	case prefs.Digest:
+		d.Hold, d.HoldUntil = true, NextDigest(prefs, now)
 		return d
 	}
 	s := c.newSession(Request{User: u, Locale: link.Locale})
@@ -98,15 +166,36 @@ func (c *Core) notifyOne(ctx context.Context, rt *crm.RecordType, a Assignment, 
 		return d
 	}
 	v, err := c.notificationView(ctx, s, rt, a.RecordID, a.Kind, a.By)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrBrokenLink):
+		d.Hold, d.Broken = true, true
+		return d
+	case errors.Is(err, crm.ErrNotFound), errors.Is(err, crm.ErrForbidden):
+		// Deleted since, or no longer theirs to read: nothing to announce.
+		d.Skipped = true
+		return d
+	case err != nil:
 		d.Err = err
 		return d
 	}
-	d.Ref, d.Err = sender.Send(ctx, u, v)
+	opts.Channel = prefs.ChannelID
+	d.Ref, d.Err = sender.Send(ctx, u, v, opts)
 	if d.Err == nil {
 		c.recordRecent(ctx, u, rt, a, v)
 	}
 	return d
+}
+
+// NextDigest is the next time the user's daily digest goes out: their
+// digest hour in their time zone, after now.
+func NextDigest(p store.Preferences, now time.Time) time.Time {
+	loc := prefsZone(p)
+	t := now.In(loc)
+	next := time.Date(t.Year(), t.Month(), t.Day(), p.DigestHour, 0, 0, 0, loc)
+	if !next.After(t) {
+		next = time.Date(t.Year(), t.Month(), t.Day()+1, p.DigestHour, 0, 0, 0, loc)
+	}
+	return next
 }
 
 // notificationView is the "assigned to you" card of a record: headline,
@@ -137,9 +226,13 @@ func (c *Core) notificationView(ctx context.Context, s *session, rt *crm.RecordT
 			args["owner"] = owner.Name
 		}
 	}
+	headline := s.t(key, args)
+	if owner, ok := rec.Lookup("ownerid"); ok && owner.Type == "team" && kind != cards.Unassigned {
+		headline = s.t(i18n.NotifyTeam, i18n.Args{"headline": headline, "team": owner.Name})
+	}
 	n := &cards.Notification{
 		Kind:       kind,
-		Headline:   s.t(key, args),
+		Headline:   headline,
 		RecordType: rt.Icon + " " + typ,
 		Title:      c.recordName(s, rt, rec),
 		OpenURL:    c.recordURL(rt, id),

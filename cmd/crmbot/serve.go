@@ -49,11 +49,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv.AddCheck("store", st.Ping)
 
 	dv := cfg.Dataverse
+	webhookSecret := cfg.WebhookSecret
 	if dv.Sandbox() {
 		// One command runs the whole product: the sandbox stands in for Dynamics
 		// and Entra on the same listener, under /sandbox, reached over real HTTP.
 		base := cfg.PublicURL + sandboxPrefix
-		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}, Logger: logger})
+		// The sandbox plays a Dataverse webhook too: every assignment pokes
+		// our receiver, over HTTP, as a real org's service endpoint would.
+		if webhookSecret == "" {
+			webhookSecret = demoWebhookSecret()
+		}
+		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}, Logger: logger,
+			Webhook: &sandbox.WebhookOptions{URL: cfg.PublicURL + "/dataverse/webhook", HeaderName: cfg.WebhookHeader, Secret: webhookSecret}})
 		defer sb.Close()
 		var h http.Handler = http.StripPrefix(sandboxPrefix, sb)
 		if !cfg.SandboxPublic {
@@ -104,6 +111,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		if err := core.Resume(ctx, l, resume); err != nil {
 			logger.Warn("could not greet a newly linked user", "chat_user", l.ChatUser.String(), "error", err)
 		}
+		// What was held while the link was broken goes out now.
+		if err := st.WakeHeld(ctx, l.ChatUser, time.Now()); err != nil {
+			logger.Warn("could not release held notifications", "chat_user", l.ChatUser.String(), "error", err)
+		}
 	}
 	slackAdapter, socketMode, err := startSlack(cfg, st, core, srv, logger)
 	if err != nil {
@@ -113,9 +124,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	notif, err := startNotifications(cfg, dv, webhookSecret, st, core, catalog, throttle, srv, logger)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { checkDataverse(ctx, srv, dv, catalog, throttle, logger) })
+	wg.Go(func() {
+		// Sync and delivery start once the server listens (the sandbox and
+		// the webhook receiver are on it).
+		select {
+		case <-srv.Ready():
+			notif.run(ctx)
+		case <-ctx.Done():
+		}
+	})
 	if socketMode != nil {
 		wg.Go(func() {
 			if err := socketMode(ctx); err != nil && ctx.Err() == nil {

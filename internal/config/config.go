@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is the process configuration.
@@ -27,6 +28,20 @@ type Config struct {
 	Teams     Teams
 
 	SyncInterval time.Duration // CRMBOT_SYNC_INTERVAL
+	// SyncLease is how long a replica's claim on a record type lasts without
+	// renewal: a replica that dies is replaced after it (CRMBOT_SYNC_LEASE).
+	SyncLease time.Duration
+	// DeliveryRetry is how long a failed notification (or one a dead
+	// replica left) waits before the next attempt (CRMBOT_DELIVERY_RETRY).
+	DeliveryRetry time.Duration
+
+	// WebhookSecret authenticates Dataverse webhook calls to /dataverse/webhook
+	// (CRMBOT_WEBHOOK_SECRET, at least 16 characters); empty → no webhook, the
+	// poller alone.
+	WebhookSecret string
+	// WebhookHeader is the header carrying WebhookSecret (HttpHeader auth,
+	// CRMBOT_WEBHOOK_HEADER); empty → WebhookKey auth (?code=).
+	WebhookHeader string
 }
 
 // Dataverse is the Dynamics org and its Entra app registration.
@@ -90,11 +105,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		return def
 	}
 	c := &Config{
-		Addr:      get("CRMBOT_ADDR", ":3978"),
-		PublicURL: strings.TrimRight(get("CRMBOT_PUBLIC_URL", "http://localhost:3978"), "/"),
-		LogLevel:  get("CRMBOT_LOG_LEVEL", "info"),
-		Catalog:   get("CRMBOT_CATALOG", ""),
-		RedisURL:  get("REDIS_URL", ""),
+		Addr:          get("CRMBOT_ADDR", ":3978"),
+		PublicURL:     strings.TrimRight(get("CRMBOT_PUBLIC_URL", "http://localhost:3978"), "/"),
+		LogLevel:      get("CRMBOT_LOG_LEVEL", "info"),
+		Catalog:       get("CRMBOT_CATALOG", ""),
+		RedisURL:      get("REDIS_URL", ""),
+		WebhookSecret: get("CRMBOT_WEBHOOK_SECRET", ""),
+		WebhookHeader: get("CRMBOT_WEBHOOK_HEADER", ""),
 		Dataverse: Dataverse{
 			URL:          strings.TrimRight(get("DATAVERSE_URL", ""), "/"),
 			TenantID:     get("DATAVERSE_TENANT_ID", ""),
@@ -145,6 +162,30 @@ func Load(getenv func(string) string) (*Config, error) {
 			c.SyncInterval = d
 		}
 	}
+	for _, d := range []struct {
+		name, def string
+		min       time.Duration
+		dst       *time.Duration
+	}{
+		{"CRMBOT_SYNC_LEASE", "60s", time.Second, &c.SyncLease},
+		{"CRMBOT_DELIVERY_RETRY", "30s", 100 * time.Millisecond, &c.DeliveryRetry},
+	} {
+		v, err := time.ParseDuration(get(d.name, d.def))
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 30s or 2m", d.name, get(d.name, d.def)))
+		case v < d.min:
+			errs = append(errs, fmt.Errorf("%s: %s is below the %s minimum", d.name, v, d.min))
+		default:
+			*d.dst = v
+		}
+	}
+	if c.SyncLease != 0 && c.SyncLease < 2*c.SyncInterval && c.SyncInterval != 0 {
+		// A holder renews before each cycle: a lease shorter than two intervals
+		// would lapse between cycles and bounce between replicas.
+		errs = append(errs, fmt.Errorf("CRMBOT_SYNC_LEASE: %s must be at least twice CRMBOT_SYNC_INTERVAL (%s)", c.SyncLease, c.SyncInterval))
+	}
+	errs = append(errs, checkWebhook(c.WebhookSecret, c.WebhookHeader)...)
 	if c.Dataverse.URL != "" {
 		if err := checkURL("DATAVERSE_URL", c.Dataverse.URL, true); err != nil {
 			errs = append(errs, err)
@@ -178,6 +219,60 @@ func checkURL(name, v string, httpsOnly bool) error {
 		return fmt.Errorf("%s: %q must use https", name, v)
 	}
 	return nil
+}
+
+// minWebhookSecret is the shortest CRMBOT_WEBHOOK_SECRET accepted.
+const minWebhookSecret = 16
+
+// checkWebhook validates the Dataverse webhook variables together.
+func checkWebhook(secret, header string) []error {
+	var errs []error
+	if secret != "" {
+		if n := utf8.RuneCountInString(secret); n < minWebhookSecret {
+			errs = append(errs, fmt.Errorf("CRMBOT_WEBHOOK_SECRET: %d characters, at least %d required", n, minWebhookSecret))
+		}
+		if strings.IndexFunc(secret, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			errs = append(errs, errors.New("CRMBOT_WEBHOOK_SECRET: contains control characters"))
+		}
+	}
+	if header == "" {
+		return errs
+	}
+	if secret == "" {
+		errs = append(errs, errors.New("CRMBOT_WEBHOOK_HEADER is set but CRMBOT_WEBHOOK_SECRET is not (set the secret too, or neither)"))
+	}
+	switch {
+	case !isToken(header):
+		errs = append(errs, fmt.Errorf("CRMBOT_WEBHOOK_HEADER: %q is not an HTTP header name (a token)", header))
+	case reservedHeader(header):
+		errs = append(errs, fmt.Errorf("CRMBOT_WEBHOOK_HEADER: %q is a standard header, choose your own (e.g. X-Crmbot-Key)", header))
+	}
+	return errs
+}
+
+// isToken: an RFC 9110 token, what a header field name must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// reservedHeader: headers the transport or Dataverse itself sets.
+func reservedHeader(name string) bool {
+	name = strings.ToLower(name)
+	switch name {
+	case "host", "content-length", "content-type", "transfer-encoding", "connection", "te", "trailer", "upgrade",
+		"keep-alive", "proxy-connection", "expect":
+		return true
+	}
+	return strings.HasPrefix(name, "x-ms-")
 }
 
 func isLoopback(host string) bool {

@@ -25,6 +25,9 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 	}{
 		"bad interval":          {map[string]string{"CRMBOT_SYNC_INTERVAL": "often"}, "CRMBOT_SYNC_INTERVAL"},
 		"tiny interval":         {map[string]string{"CRMBOT_SYNC_INTERVAL": "10ms"}, "CRMBOT_SYNC_INTERVAL"},
+		"bad lease":             {map[string]string{"CRMBOT_SYNC_LEASE": "soon"}, "CRMBOT_SYNC_LEASE"},
+		"lease under 2 polls":   {map[string]string{"CRMBOT_SYNC_INTERVAL": "30s", "CRMBOT_SYNC_LEASE": "45s"}, "CRMBOT_SYNC_LEASE"},
+		"bad retry":             {map[string]string{"CRMBOT_DELIVERY_RETRY": "1ms"}, "CRMBOT_DELIVERY_RETRY"},
 		"relative public url":   {map[string]string{"CRMBOT_PUBLIC_URL": "bot.example.com"}, "CRMBOT_PUBLIC_URL"},
 		"dataverse without app": {map[string]string{"DATAVERSE_URL": "https://org.crm.dynamics.com"}, "DATAVERSE_CLIENT_SECRET"},
 		"dataverse over http":   {map[string]string{"DATAVERSE_URL": "http://org.crm.dynamics.com", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c", "DATAVERSE_CLIENT_SECRET": "s"}, "must use https"},
@@ -39,6 +42,13 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"teams no tenant":       {map[string]string{"MICROSOFT_APP_ID": appID, "MICROSOFT_APP_PASSWORD": "p"}, "MICROSOFT_APP_TENANT_ID"},
 		"teams id not a guid":   {map[string]string{"MICROSOFT_APP_ID": "crmbot", "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": appID}, "MICROSOFT_APP_ID"},
 		"teams password alone":  {map[string]string{"MICROSOFT_APP_PASSWORD": "p"}, "MICROSOFT_APP_ID"},
+		"short webhook secret":  {map[string]string{"CRMBOT_WEBHOOK_SECRET": "fifteen-chars-x"}, "CRMBOT_WEBHOOK_SECRET"},
+		"webhook header alone":  {map[string]string{"CRMBOT_WEBHOOK_HEADER": "X-Crmbot-Key"}, "CRMBOT_WEBHOOK_SECRET"},
+		"webhook header space":  {map[string]string{"CRMBOT_WEBHOOK_SECRET": webhookSecret, "CRMBOT_WEBHOOK_HEADER": "X Crmbot Key"}, "CRMBOT_WEBHOOK_HEADER"},
+		"webhook header colon":  {map[string]string{"CRMBOT_WEBHOOK_SECRET": webhookSecret, "CRMBOT_WEBHOOK_HEADER": "X-Key:"}, "CRMBOT_WEBHOOK_HEADER"},
+		"webhook header std":    {map[string]string{"CRMBOT_WEBHOOK_SECRET": webhookSecret, "CRMBOT_WEBHOOK_HEADER": "Content-Type"}, "CRMBOT_WEBHOOK_HEADER"},
+		"webhook header x-ms":   {map[string]string{"CRMBOT_WEBHOOK_SECRET": webhookSecret, "CRMBOT_WEBHOOK_HEADER": "x-ms-dynamics-organization"}, "CRMBOT_WEBHOOK_HEADER"},
+		"webhook secret ctl":    {map[string]string{"CRMBOT_WEBHOOK_SECRET": "0123456789abcdef\x01"}, "CRMBOT_WEBHOOK_SECRET"},
 		"teams openid over http": {map[string]string{"MICROSOFT_APP_ID": appID, "MICROSOFT_APP_PASSWORD": "p", "MICROSOFT_APP_TENANT_ID": appID,
 			"BOTFRAMEWORK_OPENID_URL": "http://login.botframework.com/v1/.well-known/openidconfiguration"}, "BOTFRAMEWORK_OPENID_URL"},
 	} {
@@ -81,6 +91,32 @@ func TestLoadRealOrg(t *testing.T) {
 	}
 	if c.Dataverse.URL != "https://org.crm.dynamics.com" || c.Dataverse.Sandbox() || len(c.EncryptionKey) != 2 {
 		t.Fatalf("config = %+v", c)
+	}
+}
+
+const webhookSecret = "0123456789abcdef" // exactly the 16-character minimum
+
+func TestLoadWebhook(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.WebhookSecret != "" || c.WebhookHeader != "" {
+		t.Fatalf("default: %+v, %v (want no webhook)", c, err)
+	}
+	c, err = Load(env(map[string]string{"CRMBOT_WEBHOOK_SECRET": " " + webhookSecret + " "}))
+	if err != nil || c.WebhookSecret != webhookSecret || c.WebhookHeader != "" {
+		t.Fatalf("WebhookKey: secret %q header %q, %v", c.WebhookSecret, c.WebhookHeader, err)
+	}
+	c, err = Load(env(map[string]string{"CRMBOT_WEBHOOK_SECRET": "clé-secrète-très-longue", "CRMBOT_WEBHOOK_HEADER": "X-Crmbot-Key"}))
+	if err != nil || c.WebhookHeader != "X-Crmbot-Key" {
+		t.Fatalf("HttpHeader: header %q, %v", c.WebhookHeader, err)
+	}
+	// 16 characters, fewer in bytes would not do: counted in characters.
+	if _, err := Load(env(map[string]string{"CRMBOT_WEBHOOK_SECRET": strings.Repeat("é", 15)})); err == nil {
+		t.Fatal("15 two-byte characters accepted")
+	}
+	// The error names the variable, never the secret.
+	_, err = Load(env(map[string]string{"CRMBOT_WEBHOOK_SECRET": "tooshort"}))
+	if err == nil || strings.Contains(err.Error(), "tooshort") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -227,6 +227,18 @@ const (
 	NotifyUnassigned Key = "notify.unassigned"
 	// NotifyFooter: Type “settings” to choose your notifications.
 	NotifyFooter Key = "notify.footer"
+	// NotifyPaused: Your Dynamics sign-in stopped working, so your notifications are paused. Type “link” to sign in again: what was assigned to you meanwhile will follow.
+	NotifyPaused Key = "notify.paused"
+	// NotifyTeam: {headline} (team {team})
+	NotifyTeam Key = "notify.team"
+	// NotifyDigestDaily: Your daily digest
+	NotifyDigestDaily Key = "notify.digest_daily"
+	// NotifyDigestHeld: Assigned to you while notifications were paused
+	NotifyDigestHeld Key = "notify.digest_held"
+	// NotifyDigestSummary: {n} change(s) to your records
+	NotifyDigestSummary Key = "notify.digest_summary"
+	// NotifyDigestMore: …and {n} more: type “leads”, “cases”… to see your records.
+	NotifyDigestMore Key = "notify.digest_more"
 	// RecordNoName: (no name)
 	RecordNoName Key = "record.no_name"
 	// SearchPartial: Some record types couldn't be searched.
