@@ -95,6 +95,12 @@ type Sender interface {
 	Send(ctx context.Context, to store.ChatUser, v cards.View, opts SendOptions) (MessageRef, error)
 }
 
+// ErrUnreachable: the platform will not take messages for the user (they
+// blocked or removed the app, or never opened a conversation the bot can
+// reach). Senders wrap it; a notification for such a user is skipped, not
+// retried.
+var ErrUnreachable = errors.New("bot: chat user unreachable")
+
 // SendOptions shape a proactive post.
 type SendOptions struct {
 	// Channel, when set, is where to post instead of the user's 1:1

@@ -37,16 +37,38 @@ type world struct {
 type recorder struct {
 	mu    sync.Mutex
 	views map[store.ChatUser][]cards.View
+	opts  map[store.ChatUser][]bot.SendOptions
+	// fail, when set, may refuse a send (nothing is recorded then).
+	fail func(to store.ChatUser, v cards.View) error
 }
 
-func (r *recorder) Send(_ context.Context, to store.ChatUser, v cards.View, _ bot.SendOptions) (bot.MessageRef, error) {
+func (r *recorder) Send(_ context.Context, to store.ChatUser, v cards.View, o bot.SendOptions) (bot.MessageRef, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fail != nil {
+		if err := r.fail(to, v); err != nil {
+			return bot.MessageRef{}, err
+		}
+	}
 	if r.views == nil {
 		r.views = map[store.ChatUser][]cards.View{}
+		r.opts = map[store.ChatUser][]bot.SendOptions{}
 	}
 	r.views[to] = append(r.views[to], v)
+	r.opts[to] = append(r.opts[to], o)
 	return bot.MessageRef{Platform: to.Platform, Conversation: "D-" + to.UserID, ID: time.Now().String()}, nil
+}
+
+func (r *recorder) optsOf(u store.ChatUser) []bot.SendOptions {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]bot.SendOptions(nil), r.opts[u]...)
+}
+
+func (r *recorder) setFail(f func(to store.ChatUser, v cards.View) error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = f
 }
 
 func (r *recorder) of(u store.ChatUser) []cards.View {

@@ -180,6 +180,11 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 	}
 	opts.Channel = prefs.ChannelID
 	d.Ref, d.Err = sender.Send(ctx, u, v, opts)
+	if errors.Is(d.Err, ErrUnreachable) {
+		c.Logger.Info("notification skipped: the chat user cannot be reached", "chat_user", u.String(), "error", d.Err)
+		d.Err, d.Skipped = nil, true
+		return d
+	}
 	if d.Err == nil {
 		c.recordRecent(ctx, u, rt, a, v)
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmbot/crmbot/bot"
 )
 
 // Outbound Bot Framework defaults (reference/teams.md, "Outbound").
@@ -50,7 +52,7 @@ const (
 // ErrUnreachable means Teams refused to deliver to the user: the user
 // blocked the bot or uninstalled it (403 MessageWritesBlocked and its
 // relatives). Callers mark the user unreachable instead of retrying.
-var ErrUnreachable = errors.New("teams: user unreachable (bot blocked or uninstalled)")
+var ErrUnreachable = fmt.Errorf("teams: user unreachable (bot blocked or uninstalled): %w", bot.ErrUnreachable)
 
 // unreachableCodes are the 403 codes that mean "this user can't be written
 // to". Teams documents subCode MessageWritesBlocked; in practice blocked and

@@ -14,7 +14,7 @@ import (
 
 // ErrNoConversation: the user never wrote to the bot nor had it installed,
 // so there is no conversation reference to reach them with.
-var ErrNoConversation = errors.New("teams: no conversation reference for the user")
+var ErrNoConversation = fmt.Errorf("teams: no conversation reference for the user: %w", bot.ErrUnreachable)
 
 // Send posts v to the user's 1:1 chat with the bot, creating the chat when
 // only the user is known (the app was installed in a team), and returns the

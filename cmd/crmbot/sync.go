@@ -98,9 +98,9 @@ func startNotifications(cfg *config.Config, dv config.Dataverse, webhookSecret s
 		srv.Handle("/dataverse/webhook", h)
 		logger.Info("Dataverse webhook receiver", "endpoint", cfg.PublicURL+"/dataverse/webhook")
 	} else {
-		logger.Info("no Dataverse webhook (CRMBOT_WEBHOOK_SECRET unset): assignments are found by polling", "interval", p.Interval)
+		logger.Info("no Dataverse webhook (CRMBOT_WEBHOOK_SECRET unset): assignments are found by polling", "interval", p.Interval.String())
 	}
-	logger.Info("assignment notifications", "replica", name, "record_types", len(types), "interval", p.Interval, "lease", p.LeaseTTL)
+	logger.Info("assignment notifications", "replica", name, "record_types", len(types), "interval", p.Interval.String(), "lease", p.LeaseTTL.String())
 	return &notifications{poller: p, deliverer: d}, nil
 }
 

@@ -1,0 +1,335 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmbot/crmbot/bot"
+	"github.com/crmbot/crmbot/cards"
+	"github.com/crmbot/crmbot/store"
+)
+
+// The delivery workers against the outbox of the embedded store, the
+// conversation core over the sandbox, and the recording Sender.
+
+var outboxKey = store.SyncKey{Org: "sandbox", RecordType: "lead"}
+
+// enqueue commits events as the sync does (fenced).
+func (w *world) enqueue(as ...bot.Assignment) []string {
+	w.t.Helper()
+	fence, _, err := w.st.AcquireLease(ctxT(w.t), outboxKey, "test-sync", time.Minute)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer w.st.ReleaseLease(context.Background(), outboxKey, "test-sync")
+	var c store.Commit
+	var keys []string
+	for _, a := range as {
+		p, err := a.Encode()
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		k := store.EventDedupeKey(a.RecordID, a.Version, fmt.Sprint(a.Kind), a.SystemUserID)
+		keys = append(keys, k)
+		c.Events = append(c.Events, store.OutboxEvent{DedupeKey: k, Payload: p})
+	}
+	if _, err := w.st.CommitSync(ctxT(w.t), outboxKey, fence, c); err != nil {
+		w.t.Fatal(err)
+	}
+	return keys
+}
+
+// deliverer runs the workers until the test ends.
+func (w *world) deliverer(now func() time.Time) *bot.Deliverer {
+	w.t.Helper()
+	d := &bot.Deliverer{Core: w.core, Store: w.st, Keys: []store.SyncKey{outboxKey}, Consumer: "test",
+		Block: 50 * time.Millisecond, RetryAfter: 100 * time.Millisecond, FlushEvery: time.Hour, Logger: quiet(), Now: now}
+	if err := d.Init(); err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	w.t.Cleanup(func() { cancel(); <-done })
+	return d
+}
+
+func (w *world) lead(owner *person, title string) bot.Assignment {
+	w.t.Helper()
+	id := w.create(owner, "leads", map[string]any{"subject": title, "lastname": title})
+	return bot.Assignment{RecordType: "lead", RecordID: id, Kind: cards.AssignedNew, SystemUserID: owner.demo.ID,
+		By: "Mathilde Lefèvre", Version: 1, Detected: time.Now()}
+}
+
+// eventually waits for cond (generous: CI machines are slow).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func notifications(vs []cards.View) []*cards.Notification {
+	var out []*cards.Notification
+	for _, v := range vs {
+		if n, ok := v.(*cards.Notification); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (w *world) outboxEmpty() bool {
+	es, err := w.st.ClaimOutbox(ctxT(w.t), outboxKey, "probe", 0, 10)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, e := range es { // put them back for the workers: fail them (not dead at attempt < max)
+		_, _ = w.st.FailOutbox(ctxT(w.t), outboxKey, e.ID, "probe")
+	}
+	return len(es) == 0
+}
+
+func TestDelivererPostsOnceAndAcks(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	// Chloé has Teams too: one event, one card on each platform.
+	chloeTeams := w.linkedUser(store.ChatUser{Platform: store.PlatformTeams, Tenant: "tid", UserID: "29:chloe"}, "chloe.dubois@demo.crmbot.dev", "fr")
+	a := w.lead(chloe, "Acme")
+	keys := w.enqueue(a)
+	w.deliverer(time.Now)
+	eventually(t, "both cards", func() bool {
+		return len(notifications(w.sent.of(chloe.u))) == 1 && len(notifications(w.sent.of(chloeTeams.u))) == 1
+	})
+	n := notifications(w.sent.of(chloe.u))[0]
+	if n.Title != "Acme" || !strings.Contains(n.Headline, "Mathilde") {
+		t.Fatalf("card: %+v", n)
+	}
+	if o := w.sent.optsOf(chloe.u)[0]; o.Key != keys[0] || o.Recover {
+		t.Fatalf("send options of a first attempt: %+v (key %q)", o, keys[0])
+	}
+	if ref, err := w.st.SentRef(ctxT(t), keys[0], chloe.u); err != nil || !strings.HasPrefix(ref, "posted:slack|D-") {
+		t.Fatalf("post not remembered: %q %v", ref, err)
+	}
+	eventually(t, "the ack", w.outboxEmpty)
+	time.Sleep(300 * time.Millisecond) // past RetryAfter: nothing is delivered again
+	if len(w.sent.of(chloe.u)) != 1 || len(w.sent.of(chloeTeams.u)) != 1 {
+		t.Fatalf("delivered again: %d / %d", len(w.sent.of(chloe.u)), len(w.sent.of(chloeTeams.u)))
+	}
+}
+
+// A failure for one recipient retries that recipient only, with Recover.
+func TestDelivererRetriesOnlyWhatFailed(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	chloeTeams := w.linkedUser(store.ChatUser{Platform: store.PlatformTeams, Tenant: "tid", UserID: "29:chloe"}, "chloe.dubois@demo.crmbot.dev", "en")
+	var mu sync.Mutex
+	failures := 2
+	w.sent.setFail(func(to store.ChatUser, _ cards.View) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if to.Platform == store.PlatformTeams && failures > 0 {
+			failures--
+			return errors.New("connector 502 (injected)")
+		}
+		return nil
+	})
+	keys := w.enqueue(w.lead(chloe, "Retry me"))
+	w.deliverer(time.Now)
+	eventually(t, "the Teams card after two failures", func() bool { return len(w.sent.of(chloeTeams.u)) == 1 })
+	eventually(t, "the ack", w.outboxEmpty)
+	if n := len(w.sent.of(chloe.u)); n != 1 {
+		t.Fatalf("Slack got %d posts while Teams was retried", n)
+	}
+	if o := w.sent.optsOf(chloeTeams.u)[0]; !o.Recover || o.Key != keys[0] {
+		t.Fatalf("a retry must ask the sender to recover: %+v", o)
+	}
+}
+
+// A delivery that always fails is dead-lettered after MaxAttempts.
+func TestDelivererDeadLetters(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	w.sent.setFail(func(store.ChatUser, cards.View) error { return errors.New("slack down (injected)") })
+	w.enqueue(w.lead(chloe, "Doomed"))
+	w.deliverer(time.Now)
+	eventually(t, "the dead letter", func() bool {
+		dead, err := w.st.ListDead(ctxT(t), outboxKey, 10)
+		return err == nil && len(dead) == 1 && strings.Contains(dead[0].Reason, "slack down")
+	})
+	// Retried from the status page once Slack is back: delivered.
+	w.sent.setFail(nil)
+	dead, _ := w.st.ListDead(ctxT(t), outboxKey, 10)
+	if _, err := w.st.RetryDead(ctxT(t), outboxKey, dead[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the card after the retry", func() bool { return len(w.sent.of(chloe.u)) == 1 })
+}
+
+func TestDelivererPreferences(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	p := store.DefaultPreferences()
+	p.RecordTypes = map[string]bool{"lead": false}
+	if err := w.st.PutPreferences(ctxT(t), chloe.u, p); err != nil {
+		t.Fatal(err)
+	}
+	keys := w.enqueue(w.lead(chloe, "Muted"))
+	w.deliverer(time.Now)
+	eventually(t, "the skip", func() bool {
+		ref, err := w.st.SentRef(ctxT(t), keys[0], chloe.u)
+		return err == nil && ref == "skipped"
+	})
+	// A channel of their choice: the sender is told.
+	p = store.DefaultPreferences()
+	p.ChannelID = "C0SALES"
+	if err := w.st.PutPreferences(ctxT(t), chloe.u, p); err != nil {
+		t.Fatal(err)
+	}
+	w.enqueue(w.lead(chloe, "To the channel"))
+	eventually(t, "the channel post", func() bool { return len(w.sent.of(chloe.u)) == 1 })
+	if o := w.sent.optsOf(chloe.u)[0]; o.Channel != "C0SALES" {
+		t.Fatalf("channel preference not passed: %+v", o)
+	}
+}
+
+// Snoozed: held, then one digest when the snooze ends.
+func TestDelivererSnoozeThenDigest(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	w.core.Now = clock
+	p := store.DefaultPreferences()
+	p.SnoozeUntil = now.Add(2 * time.Hour)
+	if err := w.st.PutPreferences(ctxT(t), chloe.u, p); err != nil {
+		t.Fatal(err)
+	}
+	keys := w.enqueue(w.lead(chloe, "First"), w.lead(chloe, "Second"), w.lead(chloe, "Third"))
+	d := w.deliverer(clock)
+	eventually(t, "all three held", func() bool {
+		items, _ := w.st.HeldFor(ctxT(t), chloe.u)
+		return len(items) == 3
+	})
+	if len(w.sent.of(chloe.u)) != 0 {
+		t.Fatal("a snoozed user was notified")
+	}
+	if n := d.FlushDue(ctxT(t)); n != 0 {
+		t.Fatalf("flushed %d digests before the snooze ended", n)
+	}
+	mu.Lock()
+	now = now.Add(3 * time.Hour)
+	mu.Unlock()
+	if n := d.FlushDue(ctxT(t)); n != 1 {
+		t.Fatalf("flushed %d digests after the snooze", n)
+	}
+	vs := w.sent.of(chloe.u)
+	l, ok := vs[len(vs)-1].(*cards.List)
+	if len(vs) != 1 || !ok || len(l.Items) != 3 {
+		t.Fatalf("digest: %d views, %#v", len(vs), vs)
+	}
+	var titles []string
+	for _, it := range l.Items {
+		titles = append(titles, it.Title)
+		if !strings.Contains(it.Subtitle, "Mathilde") || it.Open.ID == "" {
+			t.Errorf("digest item %+v: no \"by\" or no View button", it)
+		}
+	}
+	mustHave := strings.Join(titles, "|")
+	for _, want := range []string{"First", "Second", "Third"} {
+		if !strings.Contains(mustHave, want) {
+			t.Fatalf("digest lists %v, missing %s", titles, want)
+		}
+	}
+	if items, _ := w.st.HeldFor(ctxT(t), chloe.u); len(items) != 0 {
+		t.Fatalf("%d items still held after the digest", len(items))
+	}
+	if n := d.FlushDue(ctxT(t)); n != 0 || len(w.sent.of(chloe.u)) != 1 {
+		t.Fatal("the digest went twice")
+	}
+	_ = keys
+}
+
+// Daily digest: held until the user's hour, then one list.
+func TestDelivererDailyDigest(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "fr")
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	w.core.Now = clock
+	p := store.DefaultPreferences()
+	p.Digest, p.DigestHour, p.TimeZone = true, 9, "Europe/Paris"
+	if err := w.st.PutPreferences(ctxT(t), chloe.u, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := bot.NextDigest(p, now), time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Fatalf("next digest %v, want %v (9:00 in Paris)", got, want)
+	}
+	w.enqueue(w.lead(chloe, "Tomorrow"))
+	d := w.deliverer(clock)
+	eventually(t, "held", func() bool { items, _ := w.st.HeldFor(ctxT(t), chloe.u); return len(items) == 1 })
+	mu.Lock()
+	now = time.Date(2026, 11, 25, 7, 59, 0, 0, time.UTC)
+	mu.Unlock()
+	if d.FlushDue(ctxT(t)) != 0 {
+		t.Fatal("digest before its hour")
+	}
+	mu.Lock()
+	now = time.Date(2026, 11, 25, 8, 0, 1, 0, time.UTC)
+	mu.Unlock()
+	if d.FlushDue(ctxT(t)) != 1 {
+		t.Fatal("no digest at its hour")
+	}
+	l, ok := w.sent.of(chloe.u)[0].(*cards.List)
+	if !ok || l.Title != "Votre récapitulatif du jour" || len(l.Items) != 1 {
+		t.Fatalf("digest: %#v", w.sent.of(chloe.u))
+	}
+}
+
+// A broken link holds notifications and says so once; a relink releases
+// them as one digest.
+func TestDelivererBrokenLinkPausesAndTellsOnce(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	a1, a2 := w.lead(chloe, "While broken 1"), w.lead(chloe, "While broken 2")
+	if _, err := w.st.MarkBroken(ctxT(t), chloe.u, "invalid_grant"); err != nil {
+		t.Fatal(err)
+	}
+	w.enqueue(a1, a2)
+	d := w.deliverer(time.Now)
+	eventually(t, "both held", func() bool { items, _ := w.st.HeldFor(ctxT(t), chloe.u); return len(items) == 2 })
+	eventually(t, "the ack", w.outboxEmpty)
+	vs := w.sent.of(chloe.u)
+	if len(vs) != 1 {
+		t.Fatalf("%d messages to a user whose link broke, want one notice", len(vs))
+	}
+	if m, ok := vs[0].(*cards.Message); !ok || !strings.Contains(strings.Join(m.Text, " "), "paused") {
+		t.Fatalf("notice: %#v", vs[0])
+	}
+	if d.FlushDue(ctxT(t)) != 0 {
+		t.Fatal("held notifications went out while the link is broken")
+	}
+	// Relink (as the link service does), then wake the held ones.
+	chloe = w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	if err := w.st.WakeHeld(ctxT(t), chloe.u, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if d.FlushDue(ctxT(t)) != 1 {
+		t.Fatal("no digest after the relink")
+	}
+	vs = w.sent.of(chloe.u)
+	if l, ok := vs[len(vs)-1].(*cards.List); !ok || len(l.Items) != 2 {
+		t.Fatalf("digest after relink: %#v", vs[len(vs)-1])
+	}
+}
