@@ -111,6 +111,7 @@ type Store interface {
 	LinkIndex
 	SentStore
 	HeldStore
+	PokeBus
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

@@ -58,6 +58,9 @@ type Poller struct {
 	Types  []*crm.RecordType
 	Source Source
 	Store  Store
+	// Bus, when set, carries pokes to every replica: a webhook reaches any
+	// replica, the lease of its record type may be another's.
+	Bus store.PokeBus
 	// Holder names this replica in leases (host name + a random suffix).
 	Holder string
 	// Interval between delta reads (CRMBOT_SYNC_INTERVAL; 0: 30 s).
@@ -142,25 +145,74 @@ func (p *Poller) Run(ctx context.Context) {
 	for _, rt := range p.Types {
 		wg.Go(func() { p.loop(ctx, rt) })
 	}
+	if p.Bus != nil {
+		wg.Go(func() { p.listen(ctx) })
+	}
 	wg.Wait()
 }
 
 // Poke asks the poller of recordType to read its delta now (a webhook
-// said something changed). It never blocks; false when the org or the type
-// is not one this poller syncs.
+// said something changed), on whichever replica holds its lease. It never
+// blocks; false when the org or the type is not one this poller syncs.
 func (p *Poller) Poke(orgID, recordType string) bool {
 	if p.OrgID != "" && orgID != "" && !strings.EqualFold(orgID, p.OrgID) {
 		return false
 	}
-	ch, ok := p.pokes[strings.ToLower(recordType)]
-	if !ok {
+	rt := strings.ToLower(recordType)
+	if _, ok := p.pokes[rt]; !ok {
 		return false
 	}
+	if p.Bus == nil {
+		p.pokeLocal(rt)
+		return true
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := p.Bus.Poke(ctx, store.SyncKey{Org: p.Org, RecordType: rt}); err != nil {
+			// The bus is down: at least this replica reads now, if it holds the lease.
+			p.Logger.Warn("sync: could not relay a webhook poke to the other replicas", "record_type", rt, "error", err)
+			p.pokeLocal(rt)
+		}
+	}()
+	return true
+}
+
+func (p *Poller) pokeLocal(rt string) {
 	select {
-	case ch <- struct{}{}:
+	case p.pokes[rt] <- struct{}{}:
 	default: // a poke is already pending: one delta read covers both
 	}
-	return true
+}
+
+// listen relays the pokes of every replica to this one's loops, and
+// resubscribes when the subscription ends before ctx does.
+func (p *Poller) listen(ctx context.Context) {
+	failures := 0
+	for ctx.Err() == nil {
+		ch, err := p.Bus.Pokes(ctx)
+		if err != nil {
+			failures++
+			wait := backoff(failures, 30*time.Second)
+			p.Logger.Warn("sync: cannot listen for webhook pokes; polling only meanwhile", "error", err, "retry_in", wait)
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		failures = 0
+		for k := range ch {
+			if k.Org == p.Org {
+				if _, ok := p.pokes[k.RecordType]; ok {
+					p.pokeLocal(k.RecordType)
+				}
+			}
+		}
+	}
 }
 
 // Status returns the state of every record type, in Types order.

@@ -560,3 +560,45 @@ func TestStaleHolderIsRejected(t *testing.T) {
 	}
 	sameEvents(t, "new holder", w.drain("lead"), []event{{kind: cards.AssignedNew, to: w.user("chloe").ID, record: id, by: w.user("mathilde").FullName()}})
 }
+
+// TestPokeReachesTheLeaseHolder: a webhook that lands on a standby replica
+// still makes the replica holding the lease read now (through the store's
+// poke bus): the event comes without waiting for the hour-long interval.
+func TestPokeReachesTheLeaseHolder(t *testing.T) {
+	w := newWorld(t, sandbox.Options{RecordsPerType: 3})
+	w.link("chloe")
+	holder, standby := w.poller("lead"), w.poller("lead")
+	holder.Holder, standby.Holder = "replica-a", "replica-b"
+	holder.Bus, standby.Bus = w.st, w.st
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg gosync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	wg.Go(func() { holder.Run(ctx) })
+	waitUntil(t, "the holder's baseline", func() bool { return !holder.Status()[0].LastSync.IsZero() })
+	wg.Go(func() { standby.Run(ctx) })
+	waitUntil(t, "the standby", func() bool { return standby.Status()[0].Phase == "standby" })
+	id := w.create("lead", "Poked", "chloe", "mathilde")
+	if !standby.Poke(sandbox.DefaultOrgID, "lead") {
+		t.Fatal("the standby refused a poke for a type it syncs")
+	}
+	if standby.Poke(sandbox.DefaultOrgID, "competitor") {
+		t.Fatal("a poke for a type nobody syncs was accepted")
+	}
+	var got []event
+	waitUntil(t, "the event", func() bool { got = append(got, w.drain("lead")...); return len(got) > 0 })
+	sameEvents(t, "poked", got, []event{{kind: cards.AssignedNew, to: w.user("chloe").ID, record: id, by: w.user("mathilde").FullName()}})
+	if st := standby.Status()[0]; st.Held || st.Enqueued != 0 {
+		t.Fatalf("the standby synced: %+v", st)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

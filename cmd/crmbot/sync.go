@@ -73,7 +73,7 @@ func startNotifications(cfg *config.Config, dv config.Dataverse, webhookSecret s
 	}
 	name := replicaName()
 	p := &crmsync.Poller{
-		Org: org, Types: types, Source: cl, Store: st, Holder: name,
+		Org: org, Types: types, Source: cl, Store: st, Bus: st, Holder: name,
 		Interval: cfg.SyncInterval, LeaseTTL: cfg.SyncLease, Logger: logger, Metrics: crmsync.NewMetrics(srv.Registry),
 	}
 	if err := p.Init(); err != nil {

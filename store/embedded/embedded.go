@@ -48,6 +48,7 @@ var _ store.Store = (*Store)(nil)
 
 // data is shared between stores made by WithKeyring.
 type data struct {
+	pokes  pokeHub // its own lock
 	mu     sync.Mutex
 	links  map[store.ChatUser]*linkRecord
 	bySys  map[string]map[store.ChatUser]struct{}

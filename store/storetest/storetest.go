@@ -58,6 +58,7 @@ func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Installs", func(t *testing.T) { RunInstalls(t, newFixture) })
 	t.Run("Recent", func(t *testing.T) { RunRecent(t, newFixture) })
 	t.Run("Conversations", func(t *testing.T) { RunConversations(t, newFixture) })
+	t.Run("Pokes", func(t *testing.T) { RunPokes(t, newFixture) })
 	t.Run("Delivery", func(t *testing.T) { RunDelivery(t, newFixture) })
 	t.Run("Ping", func(t *testing.T) {
 		f := newFixture(t, mustKeyring(t))
