@@ -41,7 +41,12 @@ const (
 	sentTTL = store.DefaultDedupeWindow
 	// pausedToldTTL bounds the "told about the broken link" marker.
 	pausedToldTTL = 365 * 24 * time.Hour
+	// entryTimeout bounds the delivery of one outbox entry (or one digest).
+	entryTimeout = 2 * time.Minute
 )
+
+// errInProgress: another replica is delivering this (event, user) now.
+var errInProgress = errors.New("being delivered by another replica")
 
 // Deliverer is the delivery workers: on every replica it reads the outbox
 // of each SyncKey through the consumer group, and delivers each event to
@@ -144,6 +149,9 @@ func (d *Deliverer) deliverAll(ctx context.Context, key store.SyncKey, entries [
 	sem := make(chan struct{}, d.Parallel)
 	var wg gosync.WaitGroup
 	for _, e := range entries {
+		if ctx.Err() != nil {
+			break // shutting down: the rest stay pending for another replica's claim
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -158,7 +166,7 @@ func (d *Deliverer) deliverAll(ctx context.Context, key store.SyncKey, entries [
 func (d *Deliverer) deliverEntry(ctx context.Context, key store.SyncKey, e store.OutboxEntry) {
 	// The work of one entry is not abandoned half way at shutdown: a post
 	// Slack accepted is recorded before the process stops.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), entryTimeout)
 	defer cancel()
 	log := d.Logger.With("outbox", key.String(), "entry", e.ID, "attempt", e.Attempts)
 	a, err := DecodeAssignment(e.Payload)
@@ -193,6 +201,20 @@ func (d *Deliverer) deliverTo(ctx context.Context, e store.OutboxEntry, a Assign
 		return nil // an earlier attempt posted it (or decided)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	// One replica delivers an (event, user) at a time: an entry still being
+	// worked on (a slow Dynamics, a Slack 429) may be claimed by another
+	// replica after RetryAfter; that one waits for the next claim.
+	release, ok, err := d.Store.TryLock(ctx, "deliver:"+e.DedupeKey+":"+u.String(), entryTimeout+time.Minute)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errInProgress
+	}
+	defer release(context.WithoutCancel(ctx))
+	if _, err := d.Store.SentRef(ctx, e.DedupeKey, u); err == nil {
+		return nil // done meanwhile by the replica that held the lock
 	}
 	r := d.Core.Deliver(ctx, a, u, SendOptions{Key: e.DedupeKey, Recover: e.Attempts > 1})
 	var mark string
@@ -301,11 +323,13 @@ func (d *Deliverer) FlushDue(ctx context.Context) int {
 }
 
 func (d *Deliverer) flushUser(ctx context.Context, u store.ChatUser) (bool, error) {
-	release, ok, err := d.Store.TryLock(ctx, "held:"+u.String(), 2*time.Minute)
+	release, ok, err := d.Store.TryLock(ctx, "held:"+u.String(), entryTimeout+time.Minute)
 	if err != nil || !ok {
 		return false, err
 	}
 	defer release(context.WithoutCancel(ctx))
+	ctx, cancel := context.WithTimeout(ctx, entryTimeout)
+	defer cancel()
 	blocked, until, err := d.Core.HoldState(ctx, u)
 	if err != nil {
 		return false, err
@@ -334,7 +358,17 @@ func (d *Deliverer) flushUser(ctx context.Context, u store.ChatUser) (bool, erro
 	// finds the digest it already posted (on Slack).
 	key := "digest|" + hex.EncodeToString(h.Sum(nil))[:32]
 	ref, err := d.Core.SendDigest(ctx, u, items, SendOptions{Key: key, Recover: true})
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUnreachable), errors.Is(err, ErrNoSender):
+		// Nobody to post to: drop them rather than retry forever.
+		d.Logger.Info("delivery: held notifications dropped: the chat user cannot be reached", "chat_user", u.String(), "error", err)
+		d.Metrics.outcome("digest", "skipped")
+		return false, d.Store.DropHeld(ctx, u, ids...)
+	case err != nil:
+		// Try again later, behind the users who are due now.
+		if derr := d.Store.DeferHeld(ctx, u, d.Now().Add(time.Minute+d.FlushEvery)); derr != nil {
+			d.Logger.Warn("delivery: could not defer held notifications", "chat_user", u.String(), "error", derr)
+		}
 		return false, err
 	}
 	if err := d.Store.DropHeld(ctx, u, ids...); err != nil {

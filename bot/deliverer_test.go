@@ -333,3 +333,39 @@ func TestDelivererBrokenLinkPausesAndTellsOnce(t *testing.T) {
 		t.Fatalf("digest after relink: %#v", vs[len(vs)-1])
 	}
 }
+
+// A post slower than RetryAfter is claimed by another replica meanwhile:
+// that replica must not post it a second time.
+func TestDelivererSlowPostIsNotDoubledByAnotherReplica(t *testing.T) {
+	w := newWorld(t)
+	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
+	var mu sync.Mutex
+	slow := true
+	w.sent.setFail(func(store.ChatUser, cards.View) error {
+		mu.Lock()
+		s := slow
+		slow = false
+		mu.Unlock()
+		if s {
+			time.Sleep(time.Second) // Slack answering 429s, say (the recorder's lock is held: the other replica waits too)
+		}
+		return nil
+	})
+	w.enqueue(w.lead(chloe, "Slow"))
+	w.deliverer(time.Now)
+	second := &bot.Deliverer{Core: w.core, Store: w.st, Keys: []store.SyncKey{outboxKey}, Consumer: "replica-2",
+		Block: 50 * time.Millisecond, RetryAfter: 100 * time.Millisecond, FlushEvery: time.Hour, Logger: quiet()}
+	if err := second.Init(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); second.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, "the card", func() bool { return len(w.sent.of(chloe.u)) >= 1 })
+	eventually(t, "the ack", w.outboxEmpty)
+	time.Sleep(500 * time.Millisecond)
+	if n := len(w.sent.of(chloe.u)); n != 1 {
+		t.Fatalf("posted %d times", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmbot/crmbot/cards"
@@ -73,6 +74,9 @@ func (c *Core) SendDigest(ctx context.Context, u store.ChatUser, items []Assignm
 	latest := map[string]int{}
 	var order []Assignment
 	for _, a := range items {
+		if !strings.EqualFold(a.SystemUserID, link.SystemUserID) {
+			continue // held for the Dynamics user this chat user was linked to before
+		}
 		k := a.RecordType + "/" + a.RecordID
 		if i, ok := latest[k]; ok {
 			order[i] = a

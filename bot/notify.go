@@ -125,7 +125,9 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 	d := Delivery{User: u}
 	rt, err := c.notifyType(a)
 	if err != nil {
-		d.Err = err
+		// A type no longer in the catalogue: nothing will ever show it.
+		c.Logger.Warn("notification skipped", "chat_user", u.String(), "error", err)
+		d.Skipped = true
 		return d
 	}
 	prefs, err := c.Store.GetPreferences(ctx, u)
@@ -139,12 +141,22 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 	}
 	sender := c.Senders[u.Platform]
 	if sender == nil {
-		d.Err = fmt.Errorf("%w %q", ErrNoSender, u.Platform)
+		// That platform is switched off here: its users cannot be reached.
+		c.Logger.Warn("notification skipped: the chat user's platform is off", "chat_user", u.String())
+		d.Skipped = true
 		return d
 	}
 	link, err := c.Store.GetLink(ctx, u)
+	if errors.Is(err, store.ErrNotFound) {
+		d.Skipped = true // unlinked since
+		return d
+	}
 	if err != nil {
 		d.Err = err
+		return d
+	}
+	if link.SystemUserID != "" && !strings.EqualFold(link.SystemUserID, a.SystemUserID) {
+		d.Skipped = true // relinked to another Dynamics user since
 		return d
 	}
 	if link.Broken {

@@ -77,7 +77,8 @@ type Poller struct {
 
 	mu     gosync.Mutex
 	states map[string]*typeState
-	pokes  map[string]chan struct{}
+	pokes  map[string]chan struct{} // per type: read now (this replica)
+	relays map[string]chan struct{} // per type: tell every replica (Bus)
 }
 
 // typeState is what the status page shows of one record type.
@@ -132,7 +133,9 @@ func (p *Poller) Init() error {
 	}
 	p.states = map[string]*typeState{}
 	p.pokes = map[string]chan struct{}{}
+	p.relays = map[string]chan struct{}{}
 	for _, rt := range p.Types {
+		p.relays[rt.Name] = make(chan struct{}, 1)
 		p.states[rt.Name] = &typeState{TypeStatus{RecordType: rt.Name, Phase: "starting"}}
 		p.pokes[rt.Name] = make(chan struct{}, 1)
 	}
@@ -147,6 +150,9 @@ func (p *Poller) Run(ctx context.Context) {
 	}
 	if p.Bus != nil {
 		wg.Go(func() { p.listen(ctx) })
+		for _, rt := range p.Types {
+			wg.Go(func() { p.relay(ctx, rt.Name) })
+		}
 	}
 	wg.Wait()
 }
@@ -166,16 +172,31 @@ func (p *Poller) Poke(orgID, recordType string) bool {
 		p.pokeLocal(rt)
 		return true
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := p.Bus.Poke(ctx, store.SyncKey{Org: p.Org, RecordType: rt}); err != nil {
+	select {
+	case p.relays[rt] <- struct{}{}:
+	default: // a relay of this type is pending: one publish covers both
+	}
+	return true
+}
+
+// relay publishes this replica's pokes of rt to every replica, one at a
+// time (a burst of webhooks costs one PUBLISH in flight per type).
+func (p *Poller) relay(ctx context.Context, rt string) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.relays[rt]:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := p.Bus.Poke(pctx, store.SyncKey{Org: p.Org, RecordType: rt})
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			// The bus is down: at least this replica reads now, if it holds the lease.
 			p.Logger.Warn("sync: could not relay a webhook poke to the other replicas", "record_type", rt, "error", err)
 			p.pokeLocal(rt)
 		}
-	}()
-	return true
+	}
 }
 
 func (p *Poller) pokeLocal(rt string) {
@@ -252,9 +273,10 @@ func (p *Poller) loop(ctx context.Context, rt *crm.RecordType) {
 		p.update(rt.Name, func(s *TypeStatus) { s.Held, s.Phase = false, "stopped" })
 	}()
 	var wait time.Duration
+	var pausedUntil time.Time // a Dataverse 429: not even a poke reads before it
 	failures := 0
 	for {
-		if !p.sleep(ctx, rt.Name, wait) {
+		if !p.sleep(ctx, rt.Name, wait, pausedUntil) {
 			return
 		}
 		wait = p.Interval
@@ -278,6 +300,15 @@ func (p *Poller) loop(ctx context.Context, rt *crm.RecordType) {
 		} else if err := p.Store.RenewLease(ctx, key, p.Holder, p.LeaseTTL); err != nil {
 			if ctx.Err() != nil {
 				return
+			}
+			if !errors.Is(err, store.ErrLeaseLost) {
+				// Redis unreachable: keep the lease (the fence guards every
+				// commit) and try again soon.
+				log.Warn("sync: could not renew the lease", "error", err)
+				p.update(rt.Name, func(s *TypeStatus) { s.Phase, s.LastError = "error", err.Error() })
+				failures++
+				wait = backoff(failures, p.Interval)
+				continue
 			}
 			log.Warn("sync: lost the lease", "error", err)
 			held, wait = false, 0
@@ -305,6 +336,7 @@ func (p *Poller) loop(ctx context.Context, rt *crm.RecordType) {
 			wait = max(throttled.RetryAfter, time.Second)
 			log.Warn("sync: Dynamics throttled the sync; pausing", "retry_after", wait)
 			until := p.Now().Add(wait)
+			pausedUntil = time.Now().Add(wait)
 			p.update(rt.Name, func(s *TypeStatus) { s.Phase, s.PausedUntil, s.LastError = "paused", until, err.Error() })
 		default:
 			failures++
@@ -323,21 +355,28 @@ func backoff(n int, ceiling time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// sleep waits d, or until the type is poked; false when ctx ended.
-func (p *Poller) sleep(ctx context.Context, rt string, d time.Duration) bool {
+// sleep waits d, or until the type is poked (but never before
+// pausedUntil); false when ctx ended.
+func (p *Poller) sleep(ctx context.Context, rt string, d time.Duration, pausedUntil time.Time) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-p.pokes[rt]:
-		p.Metrics.poked(rt)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-p.pokes[rt]:
+			if time.Now().Before(pausedUntil) {
+				continue // throttled: the pause ends on its own timer
+			}
+			p.Metrics.poked(rt)
+			return true
+		}
 	}
-	return true
 }
 
 // cycle reads what changed since the stored cursor and commits it page by
