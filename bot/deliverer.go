@@ -118,14 +118,38 @@ func (d *Deliverer) Run(ctx context.Context) {
 }
 
 // outboxLoop serves one outbox: first what is due for a retry (or was left
-// by a dead worker), then new entries.
+// by a dead worker), then new entries, up to Parallel at once. A slot is
+// refilled as soon as it frees up, so one slow delivery (a paced channel,
+// a slow Dynamics) holds back no other.
 func (d *Deliverer) outboxLoop(ctx context.Context, key store.SyncKey) {
 	log := d.Logger.With("outbox", key.String())
+	slots := make(chan struct{}, d.Parallel)
+	var wg gosync.WaitGroup
+	defer wg.Wait()
 	failures := 0
 	for ctx.Err() == nil {
-		entries, err := d.Store.ClaimOutbox(ctx, key, d.Consumer, d.RetryAfter, d.Batch)
+		// Wait for a free slot, then take as many entries as slots are free.
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		free := 1
+		for free < d.Parallel && free < d.Batch {
+			select {
+			case slots <- struct{}{}:
+				free++
+				continue
+			default:
+			}
+			break
+		}
+		entries, err := d.Store.ClaimOutbox(ctx, key, d.Consumer, d.RetryAfter, free)
 		if err == nil && len(entries) == 0 {
-			entries, err = d.Store.ReadOutbox(ctx, key, d.Consumer, d.Batch, d.Block)
+			entries, err = d.Store.ReadOutbox(ctx, key, d.Consumer, free, d.Block)
+		}
+		for range free - len(entries) {
+			<-slots // give back what this read did not fill
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -140,25 +164,13 @@ func (d *Deliverer) outboxLoop(ctx context.Context, key store.SyncKey) {
 			continue
 		}
 		failures = 0
-		d.deliverAll(ctx, key, entries)
-	}
-}
-
-// deliverAll delivers a batch, Parallel at a time.
-func (d *Deliverer) deliverAll(ctx context.Context, key store.SyncKey, entries []store.OutboxEntry) {
-	sem := make(chan struct{}, d.Parallel)
-	var wg gosync.WaitGroup
-	for _, e := range entries {
-		if ctx.Err() != nil {
-			break // shutting down: the rest stay pending for another replica's claim
+		for _, e := range entries {
+			wg.Go(func() {
+				defer func() { <-slots }()
+				d.deliverEntry(ctx, key, e)
+			})
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			d.deliverEntry(ctx, key, e)
-		})
 	}
-	wg.Wait()
 }
 
 // deliverEntry delivers one event to each linked chat user and acks it, or
