@@ -92,6 +92,7 @@ type Adapter struct {
 
 	verifier *Verifier
 	users    *userCache
+	dms      dmCache
 	pacer    *pacer
 	bg       bgwork.Group
 }

@@ -72,8 +72,25 @@ func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View, opt
 		a.Logger.Warn("slack: cannot post to the user's notification channel; sending to their DM instead",
 			"team", to.Tenant, "user", to.UserID, "channel", opts.Channel, "error", se.Err)
 	}
+	channel, err := a.dmChannel(ctx, api, to)
+	if err != nil {
+		return bot.MessageRef{}, err
+	}
+	return s.deliver(ctx, channel)
+}
+
+// dmChannel returns the user's DM channel with the bot: conversations.open
+// the first time, then from memory (Slack answers the same id every time).
+// Opens are paced per workspace (conversations.open is a per-workspace
+// Tier 3 method); without the memory every notification would wait for
+// that one slot, about one DM a second for the whole workspace.
+func (a *Adapter) dmChannel(ctx context.Context, api *client, to store.ChatUser) (string, error) {
+	key := to.Tenant + "/" + to.UserID
+	if ch, ok := a.dms.get(key); ok {
+		return ch, nil
+	}
 	var channel string
-	err = a.retry(ctx, "dm", func() error {
+	err := a.retry(ctx, "dm:"+to.Tenant, func() error {
 		ch, _, _, err := api.OpenConversationContext(ctx, &goslack.OpenConversationParameters{Users: []string{to.UserID}, ReturnIM: true})
 		if err == nil {
 			channel = ch.ID
@@ -81,9 +98,37 @@ func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View, opt
 		return err
 	})
 	if err != nil {
-		return bot.MessageRef{}, fmt.Errorf("slack: conversations.open for %s: %w", to, err)
+		return "", fmt.Errorf("slack: conversations.open for %s: %w", to, err)
 	}
-	return s.deliver(ctx, channel)
+	a.dms.put(key, channel)
+	return channel, nil
+}
+
+// maxDMCache bounds dmCache; when full it is emptied (re-opening a DM is
+// one call).
+const maxDMCache = 100000
+
+// dmCache maps team/user to the user's DM channel id. The zero value is
+// ready to use.
+type dmCache struct {
+	mu  gosync.Mutex
+	ids map[string]string
+}
+
+func (c *dmCache) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch, ok := c.ids[key]
+	return ch, ok
+}
+
+func (c *dmCache) put(key, channel string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil || len(c.ids) >= maxDMCache {
+		c.ids = map[string]string{}
+	}
+	c.ids[key] = channel
 }
 
 // sending is one Send: what to post, to whom, and the user's language
