@@ -54,7 +54,39 @@ var refusedChannel = map[string]bool{
 // bot's with that key is returned instead of posting again. When they
 // cannot be read (a missing history scope), Send posts: a duplicate rather
 // than a loss.
+//
+// Errors no retry will fix for this user (the workspace uninstalled the
+// app, the user was deactivated or cannot be messaged) match
+// bot.ErrUnreachable.
 func (a *Adapter) Send(ctx context.Context, to store.ChatUser, v cards.View, opts bot.SendOptions) (bot.MessageRef, error) {
+	ref, err := a.send(ctx, to, v, opts)
+	return ref, unreachable(err)
+}
+
+// unreachableCodes are Slack answers that mean the user cannot be messaged
+// by this app until something changes on their side.
+var unreachableCodes = map[string]bool{
+	"user_not_found": true, "cannot_dm_bot": true, "account_inactive": true, "user_disabled": true,
+	"invalid_auth": true, "not_authed": true, "token_revoked": true, "team_access_not_granted": true,
+	"user_is_restricted": true, "users_not_found": true,
+}
+
+// unreachable marks err as bot.ErrUnreachable when it is permanent for the user.
+func unreachable(err error) error {
+	var se goslack.SlackErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && unreachableCodes[se.Err]:
+		return fmt.Errorf("%w: %w", bot.ErrUnreachable, err)
+	case errors.Is(err, store.ErrNotFound):
+		// No installation for the workspace (uninstalled, or never installed).
+		return fmt.Errorf("%w: %w", bot.ErrUnreachable, err)
+	}
+	return err
+}
+
+func (a *Adapter) send(ctx context.Context, to store.ChatUser, v cards.View, opts bot.SendOptions) (bot.MessageRef, error) {
 	if to.Platform != store.PlatformSlack {
 		return bot.MessageRef{}, fmt.Errorf("slack: cannot send to %s", to)
 	}

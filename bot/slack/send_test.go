@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbot/crmbot/bot"
+	"github.com/crmbot/crmbot/store"
 	goslack "github.com/slack-go/slack"
 )
 
@@ -114,5 +117,21 @@ func TestUninstallEvents(t *testing.T) {
 	slices.Sort(rec.teams)
 	if want := []string{"/E4", "T1/E1", "T3/"}; !slices.Equal(rec.teams, want) {
 		t.Fatalf("uninstalled %v, want %v", rec.teams, want)
+	}
+}
+
+func TestUnreachableErrors(t *testing.T) {
+	for code, want := range map[string]bool{"account_inactive": true, "cannot_dm_bot": true, "invalid_auth": true,
+		"ratelimited": false, "internal_error": false, "channel_not_found": false} {
+		err := unreachable(goslack.SlackErrorResponse{Err: code})
+		if got := errors.Is(err, bot.ErrUnreachable); got != want {
+			t.Errorf("%s: unreachable = %v, want %v", code, got, want)
+		}
+	}
+	if !errors.Is(unreachable(fmt.Errorf("slack bot token: %w", store.ErrNotFound)), bot.ErrUnreachable) {
+		t.Error("a workspace with no installation is not unreachable")
+	}
+	if unreachable(nil) != nil {
+		t.Error("nil became an error")
 	}
 }
