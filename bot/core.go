@@ -117,6 +117,11 @@ type SendOptions struct {
 	// earlier post instead of posting again; one that cannot posts (a
 	// duplicate rather than a loss).
 	Recover bool
+	// BeforeSend, when set, is called by the core right before it hands the
+	// view to the Sender, and by a Sender that waits before posting (Slack's
+	// pacing) again right before the post; an error cancels the post and is
+	// returned as is.
+	BeforeSend func(context.Context) error
 }
 
 // MessageRef names a posted message.

@@ -45,8 +45,8 @@ const (
 	entryTimeout = 2 * time.Minute
 )
 
-// errInProgress: another replica is delivering this (event, user) now.
-var errInProgress = errors.New("being delivered by another replica")
+// errAlreadySent: another replica delivered this (event, user) meanwhile.
+var errAlreadySent = errors.New("delivered meanwhile by another replica")
 
 // Deliverer is the delivery workers: on every replica it reads the outbox
 // of each SyncKey through the consumer group, and delivers each event to
@@ -181,6 +181,25 @@ func (d *Deliverer) deliverEntry(ctx context.Context, key store.SyncKey, e store
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), entryTimeout)
 	defer cancel()
 	log := d.Logger.With("outbox", key.String(), "entry", e.ID, "attempt", e.Attempts)
+	// A heartbeat while we work: a live worker's entry is never claimed by
+	// another replica (only a dead or paused one's is), and a slow delivery
+	// costs no attempt.
+	beat := make(chan struct{})
+	defer close(beat)
+	go func() {
+		t := time.NewTicker(max(d.RetryAfter/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-beat:
+				return
+			case <-t.C:
+				if err := d.Store.TouchOutbox(ctx, key, d.Consumer, e.ID); err != nil && ctx.Err() == nil {
+					log.Debug("delivery: heartbeat failed", "error", err)
+				}
+			}
+		}
+	}()
 	a, err := DecodeAssignment(e.Payload)
 	if err != nil {
 		d.fail(ctx, key, e, err, log)
@@ -214,23 +233,20 @@ func (d *Deliverer) deliverTo(ctx context.Context, e store.OutboxEntry, a Assign
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	// One replica delivers an (event, user) at a time: an entry still being
-	// worked on (a slow Dynamics, a Slack 429) may be claimed by another
-	// replica after RetryAfter; that one waits for the next claim.
-	release, ok, err := d.Store.TryLock(ctx, "deliver:"+e.DedupeKey+":"+u.String(), entryTimeout+time.Minute)
-	if err != nil {
-		return err
+	// Right before posting, look again: a replica that was paused (GC,
+	// SIGSTOP) may find its entry delivered meanwhile by the one that
+	// claimed it.
+	again := func(ctx context.Context) error {
+		if _, err := d.Store.SentRef(ctx, e.DedupeKey, u); err == nil {
+			return errAlreadySent
+		}
+		return nil
 	}
-	if !ok {
-		return errInProgress
-	}
-	defer release(context.WithoutCancel(ctx))
-	if _, err := d.Store.SentRef(ctx, e.DedupeKey, u); err == nil {
-		return nil // done meanwhile by the replica that held the lock
-	}
-	r := d.Core.Deliver(ctx, a, u, SendOptions{Key: e.DedupeKey, Recover: e.Attempts > 1})
+	r := d.Core.Deliver(ctx, a, u, SendOptions{Key: e.DedupeKey, Recover: e.Attempts > 1, BeforeSend: again})
 	var mark string
 	switch {
+	case errors.Is(r.Err, errAlreadySent):
+		return nil
 	case r.Err != nil:
 		d.Metrics.outcome(a.RecordType, "failed")
 		return r.Err

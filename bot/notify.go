@@ -191,6 +191,11 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 		return d
 	}
 	opts.Channel = prefs.ChannelID
+	if opts.BeforeSend != nil {
+		if d.Err = opts.BeforeSend(ctx); d.Err != nil {
+			return d
+		}
+	}
 	d.Ref, d.Err = sender.Send(ctx, u, v, opts)
 	if errors.Is(d.Err, ErrUnreachable) {
 		c.Logger.Info("notification skipped: the chat user cannot be reached", "chat_user", u.String(), "error", d.Err)

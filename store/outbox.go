@@ -74,6 +74,11 @@ type Outbox interface {
 	// Entries that would exceed MaxAttempts are moved to the dead letters
 	// instead of being returned.
 	ClaimOutbox(ctx context.Context, key SyncKey, consumer string, minIdle time.Duration, count int) ([]OutboxEntry, error)
+	// TouchOutbox says consumer is still working on the given pending
+	// entries (a heartbeat): their idle time restarts, so no claim takes
+	// them for another minIdle, and their attempt counts do not change.
+	// Unknown, unread and acked ids are ignored.
+	TouchOutbox(ctx context.Context, key SyncKey, consumer string, ids ...string) error
 	// FailOutbox records a failed delivery of a pending entry. When the entry
 	// has had MaxAttempts attempts it is dead-lettered now (dead is true);
 	// otherwise it stays pending and is retried by a claim after minIdle (the

@@ -192,7 +192,7 @@ func (s *sending) deliver(ctx context.Context, channel string) (bot.MessageRef, 
 		extra = append(extra, goslack.MsgOptionMetadata(goslack.SlackMetadata{
 			EventType: notificationEvent, EventPayload: map[string]any{"key": s.opts.Key}}))
 	}
-	ts, err := s.a.post(ctx, s.api, channel, s.v, *s.loc, extra...)
+	ts, err := s.a.post(ctx, s.api, channel, s.v, *s.loc, s.opts.BeforeSend, extra...)
 	if err != nil {
 		return bot.MessageRef{}, err
 	}
@@ -277,18 +277,31 @@ func (a *Adapter) Update(ctx context.Context, to store.ChatUser, ref bot.Message
 
 // post posts v to a channel, paced and retried, and returns its ts. extra
 // adds to the message (metadata).
-func (a *Adapter) post(ctx context.Context, api *client, channel string, v cards.View, loc i18n.Localizer, extra ...goslack.MsgOption) (string, error) {
+//
+// before, when set, runs right before each chat.postMessage (after the
+// pacing wait, which can be long): an error cancels the post. The delivery
+// workers use it to see whether another replica posted meanwhile.
+func (a *Adapter) post(ctx context.Context, api *client, channel string, v cards.View, loc i18n.Localizer, before func(context.Context) error, extra ...goslack.MsgOption) (string, error) {
 	blocks, err := slackcards.Blocks(forMessage(v), a.options(loc))
 	if err != nil {
 		return "", err
 	}
 	msg := append([]goslack.MsgOption{goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...)}, extra...)
 	var ts string
+	var cancelled error
 	err = a.retry(ctx, channel, func() error {
+		if before != nil {
+			if cancelled = before(ctx); cancelled != nil {
+				return cancelled
+			}
+		}
 		_, t, err := api.PostMessageContext(ctx, channel, msg...)
 		ts = t
 		return err
 	})
+	if cancelled != nil {
+		return "", cancelled
+	}
 	if err != nil {
 		return "", fmt.Errorf("slack: chat.postMessage to %s: %w", channel, err)
 	}

@@ -232,3 +232,19 @@ func (s *Store) RetryDead(ctx context.Context, key store.SyncKey, deadID string)
 	}
 	return "", fmt.Errorf("retry dead letter %s: %w", deadID, store.ErrNotFound)
 }
+
+// TouchOutbox implements store.Outbox.
+func (s *Store) TouchOutbox(ctx context.Context, key store.SyncKey, consumer string, ids ...string) error {
+	if err := errors.Join(key.Validate(), store.CheckConsumer(consumer, 1)); err != nil {
+		return fmt.Errorf("touch outbox: %w", err)
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	ob, now := &s.syncOf(key).ob, s.now()
+	for _, id := range ids {
+		if e, ok := ob.pending[id]; ok {
+			e.consumer, e.delivered = consumer, now
+		}
+	}
+	return nil
+}

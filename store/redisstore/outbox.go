@@ -330,3 +330,21 @@ func (s *Store) RetryDead(ctx context.Context, key store.SyncKey, deadID string)
 	}
 	return id, nil
 }
+
+// TouchOutbox implements store.Outbox: XCLAIM … 0 <ids> JUSTID restarts the
+// entries' idle time without counting a delivery; ids no longer pending are
+// skipped by Redis.
+func (s *Store) TouchOutbox(ctx context.Context, key store.SyncKey, consumer string, ids ...string) error {
+	if err := errors.Join(key.Validate(), store.CheckConsumer(consumer, 1)); err != nil {
+		return fmt.Errorf("touch outbox: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: s.ks.sync(key).outbox, Group: outboxGroup,
+		Consumer: consumer, MinIdle: 0, Messages: ids}).Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "NOGROUP") {
+		return wrapErr("touch outbox of "+key.String(), err)
+	}
+	return nil
+}

@@ -448,6 +448,40 @@ func dedupeKeys(entries []store.OutboxEntry) []string {
 
 // RunOutbox checks reading, acking, claiming and dead letters.
 func RunOutbox(t *testing.T, newFixture NewFunc) {
+	t.Run("a touched entry is not claimed and keeps its attempts", func(t *testing.T) {
+		f, c := newFixture(t, mustKeyring(t)), ctx(t)
+		s := f.Store
+		fence := lease(t, s, leads, "r1", longTTL)
+		_, err := s.CommitSync(c, leads, fence, store.Commit{Events: []store.OutboxEvent{event(1, "assigned"), event(2, "assigned")}})
+		noErr(t, "CommitSync", err)
+		a, err := s.ReadOutbox(c, leads, "worker-a", 10, 0)
+		noErr(t, "ReadOutbox", err)
+		if len(a) != 2 {
+			t.Fatalf("read %d entries", len(a))
+		}
+		f.Advance(shortTTL/2 + 100*time.Millisecond)
+		noErr(t, "TouchOutbox", s.TouchOutbox(c, leads, "worker-a", a[0].ID, "99999-0"))
+		f.Advance(shortTTL/2 + 200*time.Millisecond)
+		b, err := s.ClaimOutbox(c, leads, "worker-b", shortTTL, 10)
+		noErr(t, "ClaimOutbox", err)
+		if len(b) != 1 || b[0].ID != a[1].ID || b[0].Attempts != 2 {
+			t.Fatalf("claimed %+v: want only the untouched entry, at attempt 2", b)
+		}
+		f.Advance(shortTTL + 200*time.Millisecond)
+		b, err = s.ClaimOutbox(c, leads, "worker-b", shortTTL, 10)
+		noErr(t, "ClaimOutbox", err)
+		var touched *store.OutboxEntry
+		for i := range b {
+			if b[i].ID == a[0].ID {
+				touched = &b[i]
+			}
+		}
+		if touched == nil || touched.Attempts != 2 {
+			t.Fatalf("the touched entry, once idle, claimed as %+v: want attempt 2 (touches are not deliveries)", b)
+		}
+		noErr(t, "AckOutbox", s.AckOutbox(c, leads, a[0].ID, a[1].ID))
+		noErr(t, "TouchOutbox of acked entries", s.TouchOutbox(c, leads, "worker-a", a[0].ID))
+	})
 	t.Run("a crash between read and ack leaves the entry claimable", func(t *testing.T) {
 		f, c := newFixture(t, mustKeyring(t)), ctx(t)
 		s := f.Store
