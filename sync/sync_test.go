@@ -602,3 +602,34 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestThrottledPausesForRetryAfter: a Dataverse 429 pauses the record
+// type for its Retry-After — a webhook poke meanwhile does not read — and
+// the change is picked up after the pause.
+func TestThrottledPausesForRetryAfter(t *testing.T) {
+	w := newWorld(t, sandbox.Options{RecordsPerType: 2})
+	w.link("chloe")
+	p := w.poller("lead")
+	p.Interval = 200 * time.Millisecond
+	p.LeaseTTL = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg gosync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	wg.Go(func() { p.Run(ctx) })
+	waitUntil(t, "the baseline", func() bool { return !p.Status()[0].LastSync.IsZero() })
+	w.sb.SetFaults(sandbox.Faults{Throttle429: 1, RetryAfter: 2 * time.Second})
+	waitUntil(t, "the pause", func() bool { return p.Status()[0].Phase == "paused" })
+	paused := time.Now()
+	id := w.create("lead", "After the pause", "chloe", "mathilde")
+	w.calls.reset()
+	p.Poke("", "lead")
+	var got []event
+	waitUntil(t, "the event after the pause", func() bool { got = append(got, w.drain("lead")...); return len(got) > 0 })
+	if waited := time.Since(paused); waited < 1500*time.Millisecond {
+		t.Fatalf("read again %v after a 429 asking for 2 s", waited)
+	}
+	sameEvents(t, "after the pause", got, []event{{kind: cards.AssignedNew, to: w.user("chloe").ID, record: id, by: w.user("mathilde").FullName()}})
+	if st := p.Status()[0]; st.Phase != "delta" || st.LastError != "" {
+		t.Fatalf("status after the pause: %+v", st)
+	}
+}
