@@ -130,25 +130,9 @@ func (c *Core) digestItem(ctx context.Context, s *session, a Assignment) (cards.
 	case err != nil:
 		return cards.ListItem{}, false, err
 	}
-	typ := rt.Label.In(s.lang)
-	args := i18n.Args{"type": typeInSentence(typ, s.lang), "by": a.By}
-	key := i18n.NotifyAssignedNew
-	switch {
-	case a.Kind == cards.AssignedNew && a.By != "":
-		key = i18n.NotifyAssignedNewBy
-	case a.Kind == cards.AssignedExisting && a.By != "":
-		key = i18n.NotifyAssignedExistingBy
-	case a.Kind == cards.AssignedExisting:
-		key = i18n.NotifyAssignedExisting
-	case a.Kind == cards.Unassigned:
-		key, args["owner"] = i18n.NotifyUnassigned, ""
-		if owner, ok := rec.Lookup("ownerid"); ok {
-			args["owner"] = owner.Name
-		}
-	}
 	return cards.ListItem{
 		Title:    rt.Icon + " " + c.recordName(s, rt, rec),
-		Subtitle: s.t(key, args),
+		Subtitle: assignmentHeadline(s, rt, rec, a.Kind, a.By),
 		Open:     cards.Action{ID: actOpen, Value: newParams("t", rt.Name, "id", a.RecordID).String(), Label: s.t(i18n.ActionView, nil), Dialog: true},
 	}, true, nil
 }

@@ -230,25 +230,11 @@ func (c *Core) notificationView(ctx context.Context, s *session, rt *crm.RecordT
 		return nil, err
 	}
 	typ := rt.Label.In(s.lang)
-	args := i18n.Args{"type": typeInSentence(typ, s.lang), "by": by}
-	var key i18n.Key
 	origin := originNotifyNew
-	switch {
-	case kind == cards.AssignedNew && by != "":
-		key = i18n.NotifyAssignedNewBy
-	case kind == cards.AssignedNew:
-		key = i18n.NotifyAssignedNew
-	case kind == cards.AssignedExisting && by != "":
-		key, origin = i18n.NotifyAssignedExistingBy, originNotifyMoved
-	case kind == cards.AssignedExisting:
-		key, origin = i18n.NotifyAssignedExisting, originNotifyMoved
-	default:
-		key, args["owner"] = i18n.NotifyUnassigned, ""
-		if owner, ok := rec.Lookup("ownerid"); ok {
-			args["owner"] = owner.Name
-		}
+	if kind == cards.AssignedExisting {
+		origin = originNotifyMoved
 	}
-	headline := s.t(key, args)
+	headline := assignmentHeadline(s, rt, rec, kind, by)
 	if owner, ok := rec.Lookup("ownerid"); ok && owner.Type == "team" && kind != cards.Unassigned {
 		headline = s.t(i18n.NotifyTeam, i18n.Args{"headline": headline, "team": owner.Name})
 	}
@@ -282,6 +268,29 @@ func (c *Core) notificationView(ctx context.Context, s *session, rt *crm.RecordT
 		n.Actions = append(n.Actions, c.recordActions(s, rt, rec, notifyOrigin(origin, by))...)
 	}
 	return n, nil
+}
+
+// assignmentHeadline says what happened to rec in a sentence ("Lead
+// reassigned to you by Seán", "This lead is no longer yours (now: Jonas)").
+func assignmentHeadline(s *session, rt *crm.RecordType, rec *crm.Record, kind cards.NotificationKind, by string) string {
+	args := i18n.Args{"type": typeInSentence(rt.Label.In(s.lang), s.lang), "by": by}
+	var key i18n.Key
+	switch {
+	case kind == cards.AssignedNew && by != "":
+		key = i18n.NotifyAssignedNewBy
+	case kind == cards.AssignedNew:
+		key = i18n.NotifyAssignedNew
+	case kind == cards.AssignedExisting && by != "":
+		key = i18n.NotifyAssignedExistingBy
+	case kind == cards.AssignedExisting:
+		key = i18n.NotifyAssignedExisting
+	default:
+		key, args["owner"] = i18n.NotifyUnassigned, ""
+		if owner, ok := rec.Lookup("ownerid"); ok {
+			args["owner"] = owner.Name
+		}
+	}
+	return s.t(key, args)
 }
 
 // typeInSentence is a record type's label inside an English sentence
