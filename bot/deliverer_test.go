@@ -347,24 +347,27 @@ func TestDelivererSlowPostIsNotDoubledByAnotherReplica(t *testing.T) {
 		slow = false
 		mu.Unlock()
 		if s {
-			time.Sleep(time.Second) // Slack answering 429s, say (the recorder's lock is held: the other replica waits too)
+			time.Sleep(3 * time.Second) // Slack answering 429s, say (the recorder's lock is held: the other replica waits too)
 		}
 		return nil
 	})
 	w.enqueue(w.lead(chloe, "Slow"))
-	w.deliverer(time.Now)
-	second := &bot.Deliverer{Core: w.core, Store: w.st, Keys: []store.SyncKey{outboxKey}, Consumer: "replica-2",
-		Block: 50 * time.Millisecond, RetryAfter: 100 * time.Millisecond, FlushEvery: time.Hour, Logger: quiet()}
-	if err := second.Init(); err != nil {
-		t.Fatal(err)
+	// Two replicas; the post takes three times RetryAfter (the heartbeat,
+	// every RetryAfter/3, must keep the entry from the other replica).
+	for _, name := range []string{"replica-1", "replica-2"} {
+		d := &bot.Deliverer{Core: w.core, Store: w.st, Keys: []store.SyncKey{outboxKey}, Consumer: name,
+			Block: 50 * time.Millisecond, RetryAfter: time.Second, FlushEvery: time.Hour, Logger: quiet()}
+		if err := d.Init(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); second.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
 	eventually(t, "the card", func() bool { return len(w.sent.of(chloe.u)) >= 1 })
 	eventually(t, "the ack", w.outboxEmpty)
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // past RetryAfter: nothing is claimed and posted again
 	if n := len(w.sent.of(chloe.u)); n != 1 {
 		t.Fatalf("posted %d times", n)
 	}
