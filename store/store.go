@@ -112,6 +112,7 @@ type Store interface {
 	SentStore
 	HeldStore
 	PokeBus
+	Stats
 }
 
 // NewFlowID returns a fresh 128-bit base64url flow session id.

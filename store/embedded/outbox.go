@@ -28,6 +28,7 @@ type outbox struct {
 
 type obEntry struct {
 	seq       int64
+	enqueued  time.Time         // as a Redis stream id's timestamp
 	entry     store.OutboxEntry // Attempts = deliveries so far
 	consumer  string
 	delivered time.Time
@@ -62,15 +63,15 @@ func (ob *outbox) enqueue(now time.Time, window time.Duration, events []store.Ou
 			continue
 		}
 		ob.enq[e.DedupeKey] = now
-		ob.add(e.DedupeKey, e.Payload)
+		ob.add(e.DedupeKey, e.Payload, now)
 		added++
 	}
 	return added
 }
 
-func (ob *outbox) add(dedupe string, payload []byte) string {
+func (ob *outbox) add(dedupe string, payload []byte, now time.Time) string {
 	seq, id := ob.nextID()
-	ob.unread = append(ob.unread, &obEntry{seq: seq, entry: store.OutboxEntry{ID: id, DedupeKey: dedupe, Payload: clone(payload)}})
+	ob.unread = append(ob.unread, &obEntry{seq: seq, enqueued: now, entry: store.OutboxEntry{ID: id, DedupeKey: dedupe, Payload: clone(payload)}})
 	close(ob.notify)
 	ob.notify = make(chan struct{})
 	return id
@@ -227,7 +228,7 @@ func (s *Store) RetryDead(ctx context.Context, key store.SyncKey, deadID string)
 	for i, d := range ob.dead {
 		if d.ID == deadID {
 			ob.dead = append(ob.dead[:i:i], ob.dead[i+1:]...)
-			return ob.add(d.DedupeKey, d.Payload), nil
+			return ob.add(d.DedupeKey, d.Payload, s.now()), nil
 		}
 	}
 	return "", fmt.Errorf("retry dead letter %s: %w", deadID, store.ErrNotFound)

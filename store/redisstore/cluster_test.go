@@ -533,7 +533,8 @@ func (mv *slotMove) finish() {
 }
 
 // testClusterLinksMidMigration: while the {links} slot moves, its keys sit
-// on two masters. linkKeys (RotateKeys' scan) finds them all; a SCAN routed
+// on two masters. linkKeys (RotateKeys' scan) and LinkCounts find them all
+// (the field reads follow ASK); a SCAN routed
 // to the slot's owner (what go-redis does with SCAN MATCH "…{links}…") misses
 // those already moved. After the move RotateKeys works on the new master.
 func testClusterLinksMidMigration(t *testing.T, url string, admin *redis.ClusterClient) {
@@ -548,6 +549,11 @@ func testClusterLinksMidMigration(t *testing.T, url string, admin *redis.Cluster
 			t.Fatal(err)
 		}
 		links = append(links, s.ks.link(u))
+		if i%4 == 0 { // 3 of 10 broken, for LinkCounts
+			if _, err := s.MarkBroken(ctx, u, "refused"); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	mv := startMove(t, admin, links[0])
 	mv.migrate(links[:n/2]...)
@@ -559,6 +565,10 @@ func testClusterLinksMidMigration(t *testing.T, url string, admin *redis.Cluster
 	if len(found) != n {
 		t.Fatalf("linkKeys mid-migration found %d links, want %d", len(found), n)
 	}
+	counts, err := s.LinkCounts(ctx)
+	if want := (store.LinkCount{Linked: n, Broken: 3}); err != nil || len(counts) != 1 || counts[store.PlatformTeams] != want {
+		t.Fatalf("LinkCounts mid-migration = %v, %v; want teams %+v", counts, err, want)
+	}
 	routed := 0
 	iter := s.rdb.Scan(ctx, 0, s.ks.linkPattern(), 100).Iterator()
 	for iter.Next(ctx) {
@@ -568,8 +578,8 @@ func testClusterLinksMidMigration(t *testing.T, url string, admin *redis.Cluster
 
 	mv.finish()
 	rep, err := s.WithKeyring(newKeyring(t, newKey, oldKey)).RotateKeys(ctx)
-	if err != nil || rep != (store.RotateReport{Links: n, Rewritten: n}) {
-		t.Fatalf("RotateKeys after the {links} slot moved = %+v, %v; want %d rewritten", rep, err, n)
+	if err != nil || rep != (store.RotateReport{Links: n - 3, Rewritten: n - 3}) {
+		t.Fatalf("RotateKeys after the {links} slot moved = %+v, %v; want %d rewritten (3 broken: skipped)", rep, err, n-3)
 	}
 }
 
@@ -641,6 +651,7 @@ func TestClusterUnreachableFailsFast(t *testing.T) {
 		"GetLink":    func(ctx context.Context) error { _, err := s.GetLink(ctx, u); return err },
 		"SeenOnce":   func(ctx context.Context) error { _, err := s.SeenOnce(ctx, "e", time.Minute); return err },
 		"RotateKeys": func(ctx context.Context) error { _, err := s.RotateKeys(ctx); return err },
+		"LinkCounts": func(ctx context.Context) error { _, err := s.LinkCounts(ctx); return err },
 		"AcquireLease": func(ctx context.Context) error {
 			_, _, err := s.AcquireLease(ctx, store.SyncKey{Org: "o", RecordType: "lead"}, "h", time.Minute)
 			return err

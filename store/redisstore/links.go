@@ -315,67 +315,91 @@ func (s *Store) RotateKeys(ctx context.Context) (store.RotateReport, error) {
 }
 
 // linkScanCount is the COUNT hint of the link SCANs.
-const linkScanCount = 500
+const linkScanCount = 1000
 
 // linkKeys calls fn with the key of every link hash, one call at a time,
-// and stops at fn's first error. On a single Redis it follows one SCAN. On a
-// cluster it SCANs every master (all link keys share the {links} slot, but
-// while that slot migrates its keys sit on two masters) and skips a key
-// already seen. A resharding that moves the {links} slot during the scan can
-// hide a key from both scans (SCAN only promises keys present throughout):
-// rotate again after resharding.
+// and stops at fn's first error (returned as is). See linkKeyBatches.
 func (s *Store) linkKeys(ctx context.Context, fn func(key string) error) error {
-	c := s.cluster()
-	if c == nil {
-		iter := s.rdb.Scan(ctx, 0, s.ks.linkPattern(), linkScanCount).Iterator()
-		for iter.Next(ctx) {
-			if err := fn(iter.Val()); err != nil {
+	return s.linkKeyBatches(ctx, "rotate keys", func(keys []string) error {
+		for _, k := range keys {
+			if err := fn(k); err != nil {
 				return err
 			}
 		}
-		return wrapErr("rotate keys", iter.Err())
-	}
+		return nil
+	})
+}
+
+// linkKeyBatches calls fn with the link hash keys of each SCAN reply, one
+// call at a time, each key once, and stops at fn's first error (returned as
+// is; a scan error is wrapped with op). On a single Redis it follows one
+// SCAN. On a cluster it SCANs every master (all link keys share the {links}
+// slot, but while that slot migrates its keys sit on two masters). SCAN may
+// return a key twice: keys already seen are skipped. A resharding that moves
+// the {links} slot during the scan can hide a key from both scans (SCAN
+// only promises keys present throughout): rotate again after resharding.
+func (s *Store) linkKeyBatches(ctx context.Context, op string, fn func(keys []string) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu       sync.Mutex
-		seen     = map[string]bool{}
+		seen     = map[string]struct{}{}
 		visitErr error // fn's error, which ends every scan
 	)
-	visit := func(key string) bool {
+	visit := func(keys []string) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		if visitErr != nil {
 			return false
 		}
-		if seen[key] {
+		fresh := keys[:0]
+		for _, k := range keys {
+			if _, dup := seen[k]; !dup {
+				seen[k] = struct{}{}
+				fresh = append(fresh, k)
+			}
+		}
+		if len(fresh) == 0 {
 			return true
 		}
-		seen[key] = true
-		if visitErr = fn(key); visitErr != nil {
+		if visitErr = fn(fresh); visitErr != nil {
 			cancel()
 			return false
 		}
 		return true
 	}
-	err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		iter := m.Scan(ctx, 0, s.ks.linkPattern(), linkScanCount).Iterator()
-		for iter.Next(ctx) {
-			if !visit(iter.Val()) {
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, s.ks.linkPattern(), linkScanCount).Result()
+			if err != nil {
+				return err
+			}
+			if !visit(keys) {
+				return nil
+			}
+			if cursor = next; cursor == 0 {
 				return nil
 			}
 		}
-		if err := iter.Err(); err != nil {
-			return fmt.Errorf("%s: %w", m.Options().Addr, err)
-		}
-		return nil
-	})
+	}
+	var err error
+	if c := s.cluster(); c == nil {
+		err = scan(ctx, s.rdb)
+	} else {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			if err := scan(ctx, m); err != nil {
+				return fmt.Errorf("%s: %w", m.Options().Addr, err)
+			}
+			return nil
+		})
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if visitErr != nil {
 		return visitErr
 	}
-	return wrapErr("rotate keys: scan links", err)
+	return wrapErr(op+": scan links", err)
 }
 
 type rotation int

@@ -9,7 +9,7 @@
 //
 // Open takes a single Redis (redis://, rediss://) or a Redis Cluster
 // (redis+cluster://, rediss+cluster://, see NewClusterClient). On a cluster,
-// Ping asks every master and RotateKeys scans every master.
+// Ping asks every master; RotateKeys and LinkCounts scan every master.
 // store/README.md lists every key pattern and its TTL.
 package redisstore
 

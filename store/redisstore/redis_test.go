@@ -114,6 +114,15 @@ func TestUnreachableFailsFastWithUnavailable(t *testing.T) {
 		"CreateFlow":  func(ctx context.Context) error { _, err := s.CreateFlow(ctx, []byte("x"), time.Minute); return err },
 		"CreateNonce": func(ctx context.Context) error { _, err := s.CreateNonce(ctx, []byte("x")); return err },
 		"RotateKeys":  func(ctx context.Context) error { _, err := s.RotateKeys(ctx); return err },
+		"LinkCounts":  func(ctx context.Context) error { _, err := s.LinkCounts(ctx); return err },
+		"OutboxStats": func(ctx context.Context) error {
+			_, err := s.OutboxStats(ctx, store.SyncKey{Org: "o", RecordType: "lead"})
+			return err
+		},
+		"Lease": func(ctx context.Context) error {
+			_, err := s.Lease(ctx, store.SyncKey{Org: "o", RecordType: "lead"})
+			return err
+		},
 	}
 	const deadline = 500 * time.Millisecond
 	for name, call := range calls {

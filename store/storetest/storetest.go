@@ -60,6 +60,7 @@ func Run(t *testing.T, newFixture NewFunc) {
 	t.Run("Conversations", func(t *testing.T) { RunConversations(t, newFixture) })
 	t.Run("Pokes", func(t *testing.T) { RunPokes(t, newFixture) })
 	t.Run("Delivery", func(t *testing.T) { RunDelivery(t, newFixture) })
+	t.Run("Stats", func(t *testing.T) { RunStats(t, newFixture) })
 	t.Run("Ping", func(t *testing.T) {
 		f := newFixture(t, mustKeyring(t))
 		if err := f.Store.Ping(ctx(t)); err != nil {
