@@ -6,7 +6,7 @@ BENCHTIME ?= 1s
 
 FUZZTIME  ?= 30s
 
-.PHONY: all build run sandbox test vet fmt-check e2e soak bench pictures fuzz clean
+.PHONY: all build run demo sandbox test vet fmt-check e2e soak bench pictures fuzz clean
 
 all: build
 
@@ -16,6 +16,19 @@ build:
 ## run: the whole product on a bare machine (embedded store, embedded Dataverse sandbox)
 run:
 	$(GO) run ./cmd/crmbot
+
+## demo: the bot (embedded store and sandbox, a record reassigned to a linked demo user every
+## DEMO_ACTIVITY) and the Microsoft 365 Agents Playground as Chloé Dubois, together; Ctrl-C stops both.
+## Needs Node 20+ and npm (the playground is pinned in e2e/playground/package-lock.json).
+DEMO_ACTIVITY ?= 30s
+demo:
+	@command -v npm >/dev/null || { echo "make demo: the Agents Playground needs Node 20+ and npm"; exit 2; }
+	npm ci --prefix e2e/playground --no-audit --no-fund --loglevel=error
+	$(GO) build -o bin/crmbot ./cmd/crmbot
+	@trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT INT TERM; \
+	./bin/crmbot --demo-activity $(DEMO_ACTIVITY) & pid=$$!; \
+	for i in $$(seq 1 100); do ./bin/crmbot healthcheck >/dev/null 2>&1 && break; sleep 0.2; done; \
+	cd e2e/playground && npm start
 
 ## sandbox: the Dataverse sandbox alone on 127.0.0.1:8089
 sandbox:

@@ -173,7 +173,7 @@ func (c *Client) attempt(ctx context.Context, req *request, n int) (*response, e
 	reqID := hresp.Header.Get("x-ms-service-request-id")
 	c.log.LogAttrs(ctx, slog.LevelDebug, "dataverse request",
 		slog.String("op", req.op), slog.String("method", req.method), slog.Int("status", hresp.StatusCode),
-		slog.Duration("duration", d), slog.Int("attempt", n), slog.String("request_id", reqID))
+		slog.Duration("duration", d), slog.Int("attempt", n), slog.String("dataverse_request_id", reqID))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -201,7 +201,7 @@ func (c *Client) attempt(ctx context.Context, req *request, n int) (*response, e
 			c.observer.ObserveThrottled(c.principal, te.RetryAfter)
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "dataverse throttled",
-			slog.String("op", req.op), slog.String("code", te.Code), slog.Duration("retry_after", te.RetryAfter), slog.String("request_id", reqID))
+			slog.String("op", req.op), slog.String("code", te.Code), slog.Duration("retry_after", te.RetryAfter), slog.String("dataverse_request_id", reqID))
 		return nil, &attemptError{err: apiErr}
 	}
 	if retryableStatus(hresp.StatusCode) {

@@ -11,6 +11,7 @@ import (
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/internal/telemetry"
 )
 
 // checkDataverse runs the start-up checks against Dynamics once the server
@@ -35,7 +36,7 @@ func checkDataverse(ctx context.Context, srv *server.Server, dv config.Dataverse
 		log.Error("app credentials unusable; check DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID, DATAVERSE_CLIENT_SECRET", "err", err)
 		return
 	}
-	hc := &http.Client{Timeout: 20 * time.Second, Transport: &oauth2.Transport{Source: ts, Base: http.DefaultTransport}}
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &oauth2.Transport{Source: ts, Base: telemetry.Transport(http.DefaultTransport)}}
 	cl, err := crm.NewClient(dv.URL, hc, crm.WithCatalog(cat), crm.WithLogger(logger),
 		crm.WithObserver(srv.DataverseMetrics()), crm.WithThrottle(throttle, crm.PrincipalKey(dv.URL, "app")))
 	if err != nil {

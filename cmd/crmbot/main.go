@@ -42,13 +42,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, args, getenv, stderr)
+		return serve(ctx, args, getenv, stdout, stderr)
 	case "sandbox":
 		return runSandbox(ctx, args, stderr)
 	case "rotate-keys":
 		return rotateKeys(ctx, args, getenv, stdout, stderr)
 	case "teams-package":
 		return teamsPackage(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmbot", version)
 		return nil
@@ -65,5 +67,6 @@ const usage = `usage:
   crmbot sandbox [flags]    run the Dataverse sandbox alone (crmbot sandbox -h for flags)
   crmbot rotate-keys        re-encrypt stored tokens with the first CRMBOT_ENCRYPTION_KEY key
   crmbot teams-package      write the Teams app package zip (crmbot teams-package -h for flags)
+  crmbot healthcheck        probe /livez once, exit non-zero unless it answers 2xx (crmbot healthcheck -h for flags)
   crmbot version            print the version
 `

@@ -209,6 +209,12 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"REDIS_URL": "redis://127.0.0.1:6379"}, "CRMBOT_ENCRYPTION_KEY"},
+		// The two mistakes the issue names: a REDIS_URL that is not one, and
+		// a Slack bot token in HTTP mode with nothing to verify requests.
+		{map[string]string{"REDIS_URL": "127.0.0.1:6379", "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis://:pw@127.0.0.1:6379/x", "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "REDIS_URL"},
+		{map[string]string{"SLACK_BOT_TOKEN": "xoxb-1-2-abc"}, "SLACK_SIGNING_SECRET"},
+
 		// A Teams app id without its password and tenant: the bot could
 		// neither authenticate its calls nor be trusted; it must not start.
 		{map[string]string{"MICROSOFT_APP_ID": "6c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"}, "MICROSOFT_APP_PASSWORD"},
@@ -217,6 +223,9 @@ func TestServeRejectsBadConfig(t *testing.T) {
 		err := run(context.Background(), []string{"serve"}, func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want it to name %s", tc.env, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), ":pw@") {
+			t.Errorf("the error echoes REDIS_URL's password: %v", err)
 		}
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -16,15 +18,17 @@ import (
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/internal/telemetry"
 	"github.com/crmbot/crmbot/store"
 )
 
 // sandboxPrefix is where the embedded sandbox is mounted when no Dynamics is configured.
 const sandboxPrefix = "/sandbox"
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	demoEvery := fs.Duration("demo-activity", 0, "with the embedded sandbox: reassign a record to a linked demo user this often (e.g. 30s; 0: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -32,15 +36,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	if *demoEvery != 0 && (!cfg.Dataverse.Sandbox() || *demoEvery < time.Second) {
+		return fmt.Errorf("--demo-activity: needs the embedded sandbox (DATAVERSE_URL unset) and an interval of at least 1s, got %s", *demoEvery)
+	}
 	logger, err := server.NewLogger(stderr, cfg.LogLevel)
 	if err != nil {
 		return err
+	}
+	// Tracing is off unless the standard OTEL_* variables point at a
+	// collector; spans of the drain are flushed on the way out.
+	shutdownTracing, tracing, err := telemetry.Setup(ctx, getenv, version, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(c)
+	}()
+	if tracing {
+		logger.Info("OpenTelemetry tracing on (OTLP/HTTP)")
 	}
 	catalog, err := crm.LoadCatalog(cfg.Catalog)
 	if err != nil {
 		return err
 	}
 	srv := server.New(cfg.Addr, logger)
+	srv.DrainDelay = cfg.DrainDelay
 	st, closeStore, err := openStore(cfg, logger)
 	if err != nil {
 		return err
@@ -50,6 +72,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	dv := cfg.Dataverse
 	webhookSecret := cfg.WebhookSecret
+	var sb *sandbox.Sandbox
 	if dv.Sandbox() {
 		// One command runs the whole product: the sandbox stands in for Dynamics
 		// and Entra on the same listener, under /sandbox, reached over real HTTP.
@@ -59,7 +82,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		if webhookSecret == "" {
 			webhookSecret = demoWebhookSecret()
 		}
-		sb := sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}, Logger: logger,
+		sb = sandbox.New(sandbox.Options{BaseURL: base, RedirectURIs: []string{cfg.PublicURL + "/link/callback"}, Logger: logger,
 			Webhook: &sandbox.WebhookOptions{URL: cfg.PublicURL + "/dataverse/webhook", HeaderName: cfg.WebhookHeader, Secret: webhookSecret}})
 		defer sb.Close()
 		var h http.Handler = http.StripPrefix(sandboxPrefix, sb)
@@ -82,7 +105,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Store: st, PublicURL: cfg.PublicURL, Logger: logger,
 		App: crm.AppCredentials{AuthorityURL: dv.AuthorityURL, TenantID: dv.TenantID, ClientID: dv.ClientID,
 			ClientSecret: dv.ClientSecret, OrgURL: dv.URL},
-		HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: telemetry.Transport(nil)},
 		Observe:    linkMetrics(srv.Registry),
 	}
 	if err := links.Init(); err != nil {
@@ -131,6 +154,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { checkDataverse(ctx, srv, dv, catalog, throttle, logger) })
+	if sb != nil {
+		wg.Go(func() {
+			select {
+			case <-srv.Ready():
+				printDemoBanner(stdout, demoBanner{cfg: cfg, addr: srv.ListenAddr(), users: len(sb.Users()), demoEvery: *demoEvery,
+					webhook: webhookSecret != "", socketMode: socketMode != nil})
+			case <-ctx.Done():
+			}
+		})
+	}
+	if sb != nil && *demoEvery > 0 {
+		gen := &demoActivity{sb: sb, links: st, types: notif.poller.Types, every: *demoEvery, logger: logger,
+			rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))}
+		wg.Go(func() {
+			select {
+			case <-srv.Ready():
+				gen.run(ctx)
+			case <-ctx.Done():
+			}
+		})
+	}
 	wg.Go(func() {
 		// Sync and delivery start once the server listens (the sandbox and
 		// the webhook receiver are on it).

@@ -11,6 +11,7 @@ import (
 	slackbot "github.com/crmbot/crmbot/bot/slack"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/internal/telemetry"
 	"github.com/crmbot/crmbot/store"
 )
 
@@ -26,7 +27,7 @@ func startSlack(cfg *config.Config, st store.Store, core *bot.Core, srv *server.
 		logger.Info("Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode)")
 		return nil, nil, nil
 	}
-	httpClient := &http.Client{Timeout: 15 * time.Second}
+	httpClient := &http.Client{Timeout: 15 * time.Second, Transport: telemetry.Transport(nil)}
 	var tokens slackbot.TokenSource = slackbot.StaticToken(sc.BotToken)
 	var uninstall slackbot.Uninstaller
 	if sc.ClientID != "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/internal/telemetry"
 	"github.com/crmbot/crmbot/store"
 	crmsync "github.com/crmbot/crmbot/sync"
 )
@@ -29,6 +30,7 @@ import (
 type notifications struct {
 	poller    *crmsync.Poller
 	deliverer *bot.Deliverer
+	keys      []store.SyncKey // one per synced record type
 }
 
 // replicaName names this process in leases and the outbox consumer group:
@@ -56,7 +58,7 @@ func startNotifications(cfg *config.Config, dv config.Dataverse, webhookSecret s
 	if err != nil {
 		return nil, fmt.Errorf("sync: app credentials: %w", err)
 	}
-	hc := &http.Client{Timeout: 60 * time.Second, Transport: &oauth2.Transport{Source: ts, Base: http.DefaultTransport}}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: &oauth2.Transport{Source: ts, Base: telemetry.Transport(http.DefaultTransport)}}
 	cl, err := crm.NewClient(dv.URL, hc, crm.WithCatalog(catalog), crm.WithLogger(logger),
 		crm.WithObserver(srv.DataverseMetrics()), crm.WithThrottle(throttle, crm.PrincipalKey(dv.URL, "app")))
 	if err != nil {
@@ -86,6 +88,7 @@ func startNotifications(cfg *config.Config, dv config.Dataverse, webhookSecret s
 	if err := d.Init(); err != nil {
 		return nil, err
 	}
+	srv.Registry.MustRegister(newOutboxCollector(st, keys, logger))
 	if webhookSecret != "" {
 		outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmbot_webhook_requests_total",
 			Help: "Dataverse webhook calls by outcome (poked, ignored, unauthorized, bad_request, error)."}, []string{"outcome"})
@@ -101,7 +104,7 @@ func startNotifications(cfg *config.Config, dv config.Dataverse, webhookSecret s
 		logger.Info("no Dataverse webhook (CRMBOT_WEBHOOK_SECRET unset): assignments are found by polling", "interval", p.Interval.String())
 	}
 	logger.Info("assignment notifications", "replica", name, "record_types", len(types), "interval", p.Interval.String(), "lease", p.LeaseTTL.String())
-	return &notifications{poller: p, deliverer: d}, nil
+	return &notifications{poller: p, deliverer: d, keys: keys}, nil
 }
 
 // run syncs and delivers until ctx ends; leases are released on the way out.

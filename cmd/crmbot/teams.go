@@ -2,11 +2,14 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/crmbot/crmbot/bot"
 	teamsbot "github.com/crmbot/crmbot/bot/teams"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/internal/telemetry"
 	"github.com/crmbot/crmbot/store"
 )
 
@@ -21,7 +24,8 @@ func startTeams(cfg *config.Config, st store.Store, core *bot.Core, srv *server.
 		logger.Info("Teams is off: with a real Dynamics, set MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID")
 		return nil, nil
 	}
-	conn := &teamsbot.Connector{AppID: tc.AppID, AppPassword: tc.AppPassword, TenantID: tc.TenantID, Logger: logger}
+	conn := &teamsbot.Connector{AppID: tc.AppID, AppPassword: tc.AppPassword, TenantID: tc.TenantID, Logger: logger,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: telemetry.Transport(nil)}}
 	a := &teamsbot.Adapter{Core: core, Connector: conn, Conversations: st, AppID: tc.AppID, DevMode: tc.DevMode,
 		Dedupe: st, Logger: logger}
 	if !tc.DevMode {

@@ -20,12 +20,21 @@ type Config struct {
 	// SandboxPublic opens the embedded sandbox to non-loopback clients (CRMBOT_SANDBOX_PUBLIC).
 	SandboxPublic bool
 
-	RedisURL      string   // REDIS_URL
+	RedisURL string // REDIS_URL
+	// AdminToken opens the status page (/status) to whoever presents it
+	// (CRMBOT_ADMIN_TOKEN, at least 16 characters); empty → the page
+	// answers this machine only.
+	AdminToken    string
 	EncryptionKey []string // CRMBOT_ENCRYPTION_KEY (comma-separated list for rotation)
 
 	Dataverse Dataverse
 	Slack     Slack
 	Teams     Teams
+
+	// DrainDelay: after SIGTERM, how long /readyz answers 503 while
+	// requests are still served, before the listener closes
+	// (CRMBOT_DRAIN_DELAY; default 5s, 0 with the embedded sandbox).
+	DrainDelay time.Duration
 
 	SyncInterval time.Duration // CRMBOT_SYNC_INTERVAL
 	// SyncLease is how long a replica's claim on a record type lasts without
@@ -110,6 +119,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		LogLevel:      get("CRMBOT_LOG_LEVEL", "info"),
 		Catalog:       get("CRMBOT_CATALOG", ""),
 		RedisURL:      get("REDIS_URL", ""),
+		AdminToken:    get("CRMBOT_ADMIN_TOKEN", ""),
 		WebhookSecret: get("CRMBOT_WEBHOOK_SECRET", ""),
 		WebhookHeader: get("CRMBOT_WEBHOOK_HEADER", ""),
 		Dataverse: Dataverse{
@@ -162,6 +172,11 @@ func Load(getenv func(string) string) (*Config, error) {
 			c.SyncInterval = d
 		}
 	}
+	// Nobody load-balances the demo: Ctrl-C stops it at once.
+	drainDefault := "5s"
+	if c.Dataverse.Sandbox() {
+		drainDefault = "0s"
+	}
 	for _, d := range []struct {
 		name, def string
 		min       time.Duration
@@ -169,6 +184,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}{
 		{"CRMBOT_SYNC_LEASE", "60s", time.Second, &c.SyncLease},
 		{"CRMBOT_DELIVERY_RETRY", "30s", 100 * time.Millisecond, &c.DeliveryRetry},
+		{"CRMBOT_DRAIN_DELAY", drainDefault, 0, &c.DrainDelay},
 	} {
 		v, err := time.ParseDuration(get(d.name, d.def))
 		switch {
@@ -179,6 +195,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		default:
 			*d.dst = v
 		}
+	}
+	if c.DrainDelay > time.Minute {
+		errs = append(errs, fmt.Errorf("CRMBOT_DRAIN_DELAY: %s is over the 1m maximum (the shutdown grace follows it)", c.DrainDelay))
 	}
 	if c.SyncLease != 0 && c.SyncLease < 2*c.SyncInterval && c.SyncInterval != 0 {
 		// A holder renews before each cycle: a lease shorter than two intervals
@@ -204,6 +223,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	errs = append(errs, c.Slack.check()...)
 	errs = append(errs, c.Teams.check()...)
+	if c.RedisURL != "" {
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if n := utf8.RuneCountInString(c.AdminToken); n > 0 && n < minAdminToken {
+		errs = append(errs, fmt.Errorf("CRMBOT_ADMIN_TOKEN: %d characters, at least %d required", n, minAdminToken))
+	}
 	if c.RedisURL != "" && len(c.EncryptionKey) == 0 {
 		errs = append(errs, errors.New("CRMBOT_ENCRYPTION_KEY is required with REDIS_URL (tokens are encrypted at rest)"))
 	}
@@ -217,6 +244,39 @@ func checkURL(name, v string, httpsOnly bool) error {
 	}
 	if httpsOnly && u.Scheme != "https" && !isLoopback(u.Hostname()) {
 		return fmt.Errorf("%s: %q must use https", name, v)
+	}
+	return nil
+}
+
+// minAdminToken is the shortest CRMBOT_ADMIN_TOKEN accepted.
+const minAdminToken = 16
+
+// checkRedisURL catches the usual mistakes early (a bare host:port, a typo in
+// the scheme, a database that is not a number); the store's own parser has
+// the last word. The URL is never echoed: it may hold a password.
+func checkRedisURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("REDIS_URL: not a URL (expected redis://[:password@]host:port[/db] or rediss://…)")
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Host == "" {
+			return errors.New("REDIS_URL: no host (expected redis://host:port[/db])")
+		}
+		if db := strings.Trim(u.Path, "/"); db != "" {
+			for _, r := range db {
+				if r < '0' || r > '9' {
+					return fmt.Errorf("REDIS_URL: database %q is not a number", db)
+				}
+			}
+		}
+	case "unix":
+		if u.Path == "" {
+			return errors.New("REDIS_URL: unix:// needs a socket path")
+		}
+	default:
+		return fmt.Errorf("REDIS_URL: scheme %q is not redis, rediss or unix (expected redis://host:port[/db])", u.Scheme)
 	}
 	return nil
 }

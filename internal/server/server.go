@@ -1,6 +1,6 @@
 // Package server is the one HTTP server every crmbot endpoint plugs into: it
 // owns the listener, graceful shutdown, /livez, /readyz (/healthz), /metrics,
-// request ids, access logs and per-route metrics.
+// request ids, access logs, per-route metrics and server spans.
 package server
 
 import (
@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Check is a readiness check: a dependency (Redis, ...) that must answer for
@@ -36,8 +38,18 @@ type Server struct {
 	Registry *prometheus.Registry
 	// ShutdownGrace bounds how long in-flight requests may take after SIGTERM.
 	ShutdownGrace time.Duration
+	// DrainDelay is how long the server keeps serving after SIGTERM with
+	// /readyz answering 503, before it stops accepting: a load balancer
+	// (or a Kubernetes endpoint controller) sees the replica leave before
+	// its listener closes, so no request is refused at the door.
+	DrainDelay time.Duration
 	// CheckTimeout bounds each readiness check.
 	CheckTimeout time.Duration
+	// TracerProvider makes the server spans; nil: OpenTelemetry's global one
+	// (a no-op unless telemetry.Setup installed an exporter).
+	TracerProvider trace.TracerProvider
+	// Propagator reads an incoming traceparent; nil: the global one.
+	Propagator propagation.TextMapPropagator
 
 	mux       *http.ServeMux
 	mu        sync.Mutex
@@ -79,7 +91,8 @@ func New(addr string, logger *slog.Logger) *Server {
 }
 
 // Handle registers h for pattern (http.ServeMux syntax) with logging, request
-// ids, panic recovery and metrics labelled by pattern.
+// ids, panic recovery, metrics labelled by pattern and a server span named
+// "METHOD path-pattern".
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.instrument(pattern, h))
 }
@@ -106,7 +119,8 @@ func (s *Server) ListenAddr() string {
 }
 
 // Run listens and serves until ctx is cancelled, then drains: readiness turns
-// 503 at once, in-flight requests get ShutdownGrace to finish.
+// 503 at once, requests are still served for DrainDelay, then the listener
+// closes and in-flight requests get ShutdownGrace to finish.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
@@ -133,6 +147,10 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.draining.Store(true)
+	if s.DrainDelay > 0 {
+		s.Logger.Info("draining: /readyz answers 503, still serving", "delay", s.DrainDelay.String())
+		time.Sleep(s.DrainDelay)
+	}
 	s.Logger.Info("shutting down", "grace", s.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownGrace)
 	defer cancel()
@@ -182,6 +200,33 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// maxRequestIDLen bounds an accepted incoming X-Request-Id.
+const maxRequestIDLen = 64
+
+// requestID keeps the caller's X-Request-Id when it is a short safe token, so
+// one id follows a request through a proxy; anything else (absent, long, or
+// with characters that could forge log lines or headers) gets a fresh id.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
+		return id
+	}
+	return newRequestID()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func newRequestID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -213,18 +258,23 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := newRequestID()
+		id := requestID(r)
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx, span := s.startSpan(ctx, r, route, id)
+		// The ids come from ctx even when s.Logger was not made by NewLogger.
+		log := slog.New(ContextHandler(s.Logger.Handler()))
 		rec := &statusRecorder{ResponseWriter: w}
 		s.inflight.Inc()
 		defer func() {
 			s.inflight.Dec()
-			if p := recover(); p != nil {
+			p := recover()
+			if p != nil {
 				if p == http.ErrAbortHandler {
+					endSpan(span, http.StatusInternalServerError, true)
 					panic(p)
 				}
-				s.Logger.Error("handler panic", "route", route, "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				log.ErrorContext(ctx, "handler panic", "route", route, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeText(rec, http.StatusInternalServerError, "internal error\n")
 				}
@@ -236,8 +286,9 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 			s.requests.WithLabelValues(route, fmt.Sprintf("%dxx", rec.status/100)).Inc()
 			s.latency.WithLabelValues(route).Observe(d.Seconds())
 			// Path only: query strings can carry codes and states (OAuth callbacks).
-			s.Logger.Info("http", "route", route, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "duration_ms", d.Milliseconds(), "request_id", id)
+			log.InfoContext(ctx, "http", "route", route, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "duration_ms", d.Milliseconds())
+			endSpan(span, rec.status, p != nil) // after the access log, which carries the trace id
 		}()
 		h.ServeHTTP(rec, r.WithContext(ctx))
 	})

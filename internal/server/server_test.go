@@ -142,6 +142,38 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	}
 }
 
+func TestDrainDelayKeepsServingWithReadinessOff(t *testing.T) {
+	_, base, _, cancel, done := startServer(t, func(s *Server) {
+		s.DrainDelay = 500 * time.Millisecond
+		s.Handle("GET /work", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") }))
+	})
+	cancel()
+	start := time.Now()
+	// During the delay: not ready, yet requests are still served.
+	var ready503, served bool
+	for time.Since(start) < 400*time.Millisecond && !(ready503 && served) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			ready503 = ready503 || resp.StatusCode == http.StatusServiceUnavailable
+			resp.Body.Close()
+		}
+		if resp, err := http.Get(base + "/work"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			served = served || string(b) == "done"
+			resp.Body.Close()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !ready503 || !served {
+		t.Fatalf("during the drain delay: /readyz 503 seen = %v, a request served = %v; want both", ready503, served)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if d := time.Since(start); d < 450*time.Millisecond {
+		t.Fatalf("Run returned %s after the signal, before the 500ms drain delay", d)
+	}
+}
+
 func TestNewLoggerRejectsUnknownLevel(t *testing.T) {
 	if _, err := NewLogger(io.Discard, "chatty"); err == nil || !strings.Contains(err.Error(), "CRMBOT_LOG_LEVEL") {
 		t.Fatalf("err = %v", err)
