@@ -30,6 +30,9 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "crmbot:", err)
 		}
+		if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+			os.Exit(1) // Docker: 1 is "unhealthy"; 2 is reserved
+		}
 		os.Exit(2)
 	}
 }
