@@ -47,12 +47,14 @@ fmt-check:
 
 ## e2e: real clients no one here wrote, against our servers: the npm dynamics-web-api client against the
 ## sandbox, headless Chromium on our web pages and through account linking, the Microsoft 365 Agents
-## Playground (a Teams client) against /api/messages (screenshots in $$E2E_ARTIFACTS)
+## Playground (a Teams client) against /api/messages, and the demo on a bare machine answering it; the
+## status page in headless Chromium (screenshots in $$E2E_ARTIFACTS)
 e2e:
 	bash e2e/dataverse/run.sh
 	bash e2e/pages/run.sh
 	bash e2e/cards/run.sh
 	bash e2e/playground/run.sh
+	bash e2e/status/run.sh
 	$(GO) test -tags e2e -count=1 -v ./e2e/link/
 
 ## soak: the crash soak (issue 8): 1,000 assignments while the crmbot process is killed -9 ten times and

@@ -137,6 +137,52 @@ func TestServeWithEmbeddedSandbox(t *testing.T) {
 		}
 	})
 
+	t.Run("the status page answers this machine and shows the sync", func(t *testing.T) {
+		var rep struct {
+			SyncOn bool `json:"sync_on"`
+			Types  []struct {
+				RecordType string `json:"record_type"`
+				Phase      string `json:"phase"`
+			} `json:"types"`
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			resp, err := http.Get(base + "/status?format=json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = json.NewDecoder(resp.Body).Decode(&rep)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || err != nil {
+				t.Fatalf("/status?format=json = %d, %v", resp.StatusCode, err)
+			}
+			delta := 0
+			for _, ty := range rep.Types {
+				if ty.Phase == "delta" {
+					delta++
+				}
+			}
+			if rep.SyncOn && len(rep.Types) == 8 && delta == 8 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the status page never showed the 8 record types in delta: %+v", rep)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// Through a proxy it is not "this machine": refused.
+		req, _ := http.NewRequest("GET", base+"/status", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.7")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("/status through a proxy = %d, want 403", resp.StatusCode)
+		}
+	})
+
 	t.Run("metrics", func(t *testing.T) {
 		resp, err := http.Get(base + "/metrics")
 		if err != nil {
@@ -144,7 +190,9 @@ func TestServeWithEmbeddedSandbox(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, m := range []string{"crmbot_http_requests_total", `crmbot_dataverse_requests_total{op="WhoAmI",status="200"} 1`} {
+		for _, m := range []string{"crmbot_http_requests_total", `crmbot_dataverse_requests_total{op="WhoAmI",status="200"} 1`,
+			`crmbot_outbox_depth{record_type="lead"} 0`, `crmbot_dead_letters{record_type="task"} 0`, "crmbot_outbox_stats_up 1",
+			"crmbot_sync_cycles_total", "crmbot_dataverse_throttled_total"} {
 			if !strings.Contains(string(body), m) {
 				t.Errorf("metrics lack %s", m)
 			}

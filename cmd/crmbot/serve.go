@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/internal/server"
+	"github.com/crmbot/crmbot/internal/status"
 	"github.com/crmbot/crmbot/internal/telemetry"
 	"github.com/crmbot/crmbot/store"
 )
@@ -43,6 +45,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	// The status page shows the last warnings and errors: a recorder sits
+	// under the request-id layer, so what it keeps carries the ids too.
+	recent := status.NewRecorder(logger.Handler(), 50)
+	logger = slog.New(server.ContextHandler(recent))
 	// Tracing is off unless the standard OTEL_* variables point at a
 	// collector; spans of the drain are flushed on the way out.
 	shutdownTracing, tracing, err := telemetry.Setup(ctx, getenv, version, logger)
@@ -150,6 +156,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	notif, err := startNotifications(cfg, dv, webhookSecret, st, core, catalog, throttle, srv, logger)
 	if err != nil {
 		return err
+	}
+	statusPage := &status.Handler{Store: st, Syncer: notif.poller, Keys: notif.keys, Recorder: recent, Token: cfg.AdminToken,
+		Logger: logger, Version: version, Replica: notif.poller.Holder}
+	if err := statusPage.Init(); err != nil {
+		return fmt.Errorf("CRMBOT_ADMIN_TOKEN: %w", err)
+	}
+	statusPage.Register(srv)
+	if cfg.AdminToken == "" {
+		logger.Info("status page: from this machine only (set CRMBOT_ADMIN_TOKEN to open it to operators)", "url", cfg.PublicURL+status.Path)
+	} else {
+		logger.Info("status page", "url", cfg.PublicURL+status.Path)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

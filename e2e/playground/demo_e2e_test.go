@@ -18,15 +18,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/e2e/playground"
 )
 
 // TestDemoOnABareMachine is the newcomer's first five minutes: the command
-// the README gives (go run ./cmd/crmbot, here built first so the test can
-// signal the process itself) with nothing configured: no variables at all
-// but PATH and HOME. It must print what runs and what to do next, answer
-// /livez, and the Agents Playground, a Teams client no one here wrote, must
-// get an answer to "help" from its Teams endpoint.
+// make demo runs (go run ./cmd/crmbot --demo-activity, here built first so
+// the test can signal the process itself) with nothing configured: no
+// variables at all but PATH and HOME. It must print what runs and what to do
+// next, answer /livez, and the Agents Playground, a Teams client no one here
+// wrote, must get an answer to "help" from its Teams endpoint; once its user
+// links, the demo activity generator's reassignments reach her as "assigned
+// to you" cards.
 func TestDemoOnABareMachine(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
@@ -47,7 +50,7 @@ func TestDemoOnABareMachine(t *testing.T) {
 		env = append(env, "CRMBOT_ADDR="+addr, "CRMBOT_PUBLIC_URL="+base)
 		t.Logf("port 3978 is taken here; the demo runs on %s", addr)
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, "--demo-activity", "1s")
 	cmd.Env = env
 	cmd.Dir = t.TempDir()
 	stdout, err := cmd.StdoutPipe()
@@ -102,7 +105,7 @@ func TestDemoOnABareMachine(t *testing.T) {
 		t.Fatal("no banner on stdout within 60 s")
 	}
 	t.Logf("the demo printed:\n%s", text)
-	for _, want := range []string{"embedded sandbox", base + "/api/messages", "make demo", "SLACK_APP_TOKEN", base + "/status"} {
+	for _, want := range []string{"embedded sandbox", base + "/api/messages", "make demo", "SLACK_APP_TOKEN", base + "/status", "every 1s"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the banner does not say %q", want)
 		}
@@ -129,6 +132,20 @@ func TestDemoOnABareMachine(t *testing.T) {
 		t.Fatalf("no answer to help: %v", err)
 	}
 	t.Logf("the playground got a message with %d attachment(s): %.200s", len(m.Message.Attachments), m.Message.Text)
+
+	// Link as Chloé (the playground's user), then the generator's
+	// reassignments arrive as cards, proactively.
+	if _, err := p.Say(ctx, "link"); err != nil {
+		t.Fatal(err)
+	}
+	prompt, err := p.WaitMessage(ctx, func(m playground.Message) bool { return linkURL(m, base) != "" })
+	if err != nil {
+		t.Fatalf("no sign-in card: %v", err)
+	}
+	signIn(t, linkURL(prompt, base), base+"/sandbox", sandbox.DemoUsers()[0].Email)
+	if _, err := p.WaitText(ctx, "reassigned to you by"); err != nil {
+		t.Fatalf("no \"assigned to you\" card from the demo activity: %v", err)
+	}
 }
 
 func portFree(addr string) bool {

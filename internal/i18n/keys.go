@@ -372,3 +372,201 @@ const (
 	// TeamsDialogTitle: a dialog's title when the view has none.
 	TeamsDialogTitle Key = "teams.dialog_title"
 )
+
+// The operator's status page (internal/status).
+const (
+	// StatusTitle: The status page's title.
+	StatusTitle Key = "status.title"
+	// StatusRefresh: The link that reloads the page.
+	StatusRefresh Key = "status.refresh"
+	// StatusJSON: The link to the same data as JSON.
+	StatusJSON Key = "status.json"
+	// StatusSignOut: The sign-out button.
+	StatusSignOut Key = "status.sign_out"
+	// StatusVersion: Label of the running version.
+	StatusVersion Key = "status.version"
+	// StatusReplica: Label of this replica's name.
+	StatusReplica Key = "status.replica"
+	// StatusGenerated: Label of when the page was made.
+	StatusGenerated Key = "status.generated"
+	// StatusCardLinked: Summary card: linked users.
+	StatusCardLinked Key = "status.card_linked"
+	// StatusCardBroken: Summary card note: {n} broken links.
+	StatusCardBroken Key = "status.card_broken"
+	// StatusCardOutbox: Summary card: notifications waiting in the outbox.
+	StatusCardOutbox Key = "status.card_outbox"
+	// StatusCardOldest: Summary card note: the oldest waits since {duration}.
+	StatusCardOldest Key = "status.card_oldest"
+	// StatusCardNothingWaiting: Summary card note: the outbox is empty.
+	StatusCardNothingWaiting Key = "status.card_nothing_waiting"
+	// StatusCardDead: Summary card: dead letters.
+	StatusCardDead Key = "status.card_dead"
+	// StatusCardDeadNote: Summary card note under the dead letters.
+	StatusCardDeadNote Key = "status.card_dead_note"
+	// StatusCardErrors: Summary card: recent errors.
+	StatusCardErrors Key = "status.card_errors"
+	// StatusCardWarnings: Summary card note: {n} warnings.
+	StatusCardWarnings Key = "status.card_warnings"
+	// StatusLinksTitle: Section: linked users per platform.
+	StatusLinksTitle Key = "status.links_title"
+	// StatusColPlatform: Column: chat platform.
+	StatusColPlatform Key = "status.col_platform"
+	// StatusColLinked: Column: linked users.
+	StatusColLinked Key = "status.col_linked"
+	// StatusColBroken: Column: broken links.
+	StatusColBroken Key = "status.col_broken"
+	// StatusLinksNone: No one has linked yet.
+	StatusLinksNone Key = "status.links_none"
+	// StatusSyncTitle: Section: sync per record type.
+	StatusSyncTitle Key = "status.sync_title"
+	// StatusSyncOff: Sync does not run on this replica.
+	StatusSyncOff Key = "status.sync_off"
+	// StatusColType: Column: record type.
+	StatusColType Key = "status.col_type"
+	// StatusColPhase: Column: the poller's phase on this replica.
+	StatusColPhase Key = "status.col_phase"
+	// StatusColLease: Column: which replica holds the lease.
+	StatusColLease Key = "status.col_lease"
+	// StatusColCursor: Column: age of the change-tracking cursor.
+	StatusColCursor Key = "status.col_cursor"
+	// StatusColBaseline: Column: rows read by the baseline.
+	StatusColBaseline Key = "status.col_baseline"
+	// StatusColLastSync: Column: last successful sync on this replica (the lag).
+	StatusColLastSync Key = "status.col_last_sync"
+	// StatusColOutbox: Column: outbox depth.
+	StatusColOutbox Key = "status.col_outbox"
+	// StatusColPending: Column: entries being delivered.
+	StatusColPending Key = "status.col_pending"
+	// StatusColOldest: Column: age of the oldest entry waiting.
+	StatusColOldest Key = "status.col_oldest"
+	// StatusColDead: Column: dead letters.
+	StatusColDead Key = "status.col_dead"
+	// StatusColProblems: Column: last error.
+	StatusColProblems Key = "status.col_problems"
+	// StatusPhaseStarting: Phase: starting.
+	StatusPhaseStarting Key = "status.phase_starting"
+	// StatusPhaseStandby: Phase: another replica syncs.
+	StatusPhaseStandby Key = "status.phase_standby"
+	// StatusPhaseBaseline: Phase: first full read.
+	StatusPhaseBaseline Key = "status.phase_baseline"
+	// StatusPhaseDelta: Phase: following changes.
+	StatusPhaseDelta Key = "status.phase_delta"
+	// StatusPhasePaused: Phase: Dataverse throttled us.
+	StatusPhasePaused Key = "status.phase_paused"
+	// StatusPhaseError: Phase: failing.
+	StatusPhaseError Key = "status.phase_error"
+	// StatusPhaseStopped: Phase: stopped.
+	StatusPhaseStopped Key = "status.phase_stopped"
+	// StatusPhaseOff: Phase: no sync on this replica.
+	StatusPhaseOff Key = "status.phase_off"
+	// StatusPhaseUnknown: Phase: the poller does not know the type.
+	StatusPhaseUnknown Key = "status.phase_unknown"
+	// StatusPausedUntil: A paused type resumes at {time}.
+	StatusPausedUntil Key = "status.paused_until"
+	// StatusLeaseFree: Nobody holds the lease.
+	StatusLeaseFree Key = "status.lease_free"
+	// StatusLeaseHere: This replica holds the lease.
+	StatusLeaseHere Key = "status.lease_here"
+	// StatusLeaseExpires: Tooltip: the lease lapses at {time}.
+	StatusLeaseExpires Key = "status.lease_expires"
+	// StatusCursorNone: No cursor yet (a baseline is needed).
+	StatusCursorNone Key = "status.cursor_none"
+	// StatusCursorBaseline: The cursor is an unfinished baseline.
+	StatusCursorBaseline Key = "status.cursor_baseline"
+	// StatusDeadTitle: Section: dead letters.
+	StatusDeadTitle Key = "status.dead_title"
+	// StatusDeadShown: Section note: the oldest {n} per record type are listed.
+	StatusDeadShown Key = "status.dead_shown"
+	// StatusDeadNone: No dead letters.
+	StatusDeadNone Key = "status.dead_none"
+	// StatusColDied: Column: when it died.
+	StatusColDied Key = "status.col_died"
+	// StatusColAttempts: Column: delivery attempts.
+	StatusColAttempts Key = "status.col_attempts"
+	// StatusColReason: Column: why it failed.
+	StatusColReason Key = "status.col_reason"
+	// StatusColEvent: Column: the notification.
+	StatusColEvent Key = "status.col_event"
+	// StatusRetry: The retry button of a dead letter.
+	StatusRetry Key = "status.retry"
+	// StatusEventSummary: A dead letter's notification: {kind} {type}.
+	StatusEventSummary Key = "status.event_summary"
+	// StatusEventBy: Who made the change: {name}.
+	StatusEventBy Key = "status.event_by"
+	// StatusEventTeam: The owning team: {team}.
+	StatusEventTeam Key = "status.event_team"
+	// StatusEventUndecodable: A payload that does not decode ({bytes} bytes).
+	StatusEventUndecodable Key = "status.event_undecodable"
+	// StatusRecordID: Tooltip label of a record id.
+	StatusRecordID Key = "status.record_id"
+	// StatusUserID: Tooltip label of the Dynamics user to tell.
+	StatusUserID Key = "status.user_id"
+	// StatusKindNew: Notification kind: a new record assigned.
+	StatusKindNew Key = "status.kind_new"
+	// StatusKindReassigned: Notification kind: reassigned.
+	StatusKindReassigned Key = "status.kind_reassigned"
+	// StatusKindUnassigned: Notification kind: no longer yours.
+	StatusKindUnassigned Key = "status.kind_unassigned"
+	// StatusFlashRetried: Flash: a {type} dead letter is back in the outbox.
+	StatusFlashRetried Key = "status.flash_retried"
+	// StatusFlashGone: Flash: the dead letter was already retried.
+	StatusFlashGone Key = "status.flash_gone"
+	// StatusFlashFailed: Flash: the retry failed.
+	StatusFlashFailed Key = "status.flash_failed"
+	// StatusErrorsTitle: Section: recent warnings and errors.
+	StatusErrorsTitle Key = "status.errors_title"
+	// StatusErrorsNone: Nothing logged at warning level.
+	StatusErrorsNone Key = "status.errors_none"
+	// StatusErrorsOff: Logs are not recorded.
+	StatusErrorsOff Key = "status.errors_off"
+	// StatusColTime: Column: when.
+	StatusColTime Key = "status.col_time"
+	// StatusColLevel: Column: log level.
+	StatusColLevel Key = "status.col_level"
+	// StatusColMessage: Column: log message.
+	StatusColMessage Key = "status.col_message"
+	// StatusColDetails: Column: log attributes.
+	StatusColDetails Key = "status.col_details"
+	// StatusFooter: Footer: reads take at most {seconds} s.
+	StatusFooter Key = "status.footer"
+	// StatusNever: A time that never happened.
+	StatusNever Key = "status.never"
+	// StatusAgo: {duration} ago.
+	StatusAgo Key = "status.ago"
+	// StatusDurSeconds: {n} seconds.
+	StatusDurSeconds Key = "status.dur_seconds"
+	// StatusDurMinutes: {n} minutes.
+	StatusDurMinutes Key = "status.dur_minutes"
+	// StatusDurHours: {h} hours {m} minutes.
+	StatusDurHours Key = "status.dur_hours"
+	// StatusDurDays: {d} days {h} hours.
+	StatusDurDays Key = "status.dur_days"
+	// StatusCountThousands: a count of {thousands} thousands and {rest} (three digits).
+	StatusCountThousands Key = "status.count_thousands"
+	// StatusSignInTitle: The sign-in page's title.
+	StatusSignInTitle Key = "status.sign_in_title"
+	// StatusSignInIntro: Why the token is asked for.
+	StatusSignInIntro Key = "status.sign_in_intro"
+	// StatusSignInWrong: A wrong token.
+	StatusSignInWrong Key = "status.sign_in_wrong"
+	// StatusTokenLabel: The token field's label.
+	StatusTokenLabel Key = "status.token_label"
+	// StatusSignInButton: The sign-in button.
+	StatusSignInButton Key = "status.sign_in_button"
+	// StatusClosedTitle: Title: the page is closed to this client.
+	StatusClosedTitle Key = "status.closed_title"
+	// StatusLoopbackOnly: Without a token, loopback clients only.
+	StatusLoopbackOnly Key = "status.loopback_only"
+	// StatusRefusedTitle: Title: a form post was refused.
+	StatusRefusedTitle Key = "status.refused_title"
+	// StatusCSRFRefused: A form post without a valid CSRF token or from another site.
+	StatusCSRFRefused Key = "status.csrf_refused"
+	// StatusRetryBadRequest: A retry for an unknown record type or without an id.
+	StatusRetryBadRequest Key = "status.retry_bad_request"
+	// StatusBackToPage: Link back to the status page.
+	StatusBackToPage Key = "status.back_to_page"
+	// StatusOrg: the Dynamics org every record type belongs to, {org}.
+	StatusOrg Key = "status.org"
+	// StatusPercent: {n} percent.
+	StatusPercent Key = "status.percent"
+)

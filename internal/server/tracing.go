@@ -18,7 +18,7 @@ const tracerName = "github.com/crmbot/crmbot/internal/server"
 
 // attrRequestID carries the X-Request-Id on server spans, so a log line's
 // request_id finds its trace and back.
-const attrRequestID = attribute.Key("crmbot.request_id")
+const attrRequestID = "crmbot.request_id"
 
 // startSpan starts the server span of one request, continuing the trace of an
 // incoming traceparent. Without an installed tracer provider (telemetry off)
@@ -40,7 +40,7 @@ func (s *Server) startSpan(ctx context.Context, r *http.Request, route, id strin
 			semconv.HTTPRequestMethodKey.String(r.Method),
 			semconv.HTTPRoute(path),
 			semconv.URLPath(r.URL.Path), // never the query: it can carry OAuth codes
-			attrRequestID.String(id),
+			attribute.String(attrRequestID, id),
 		))
 }
 
