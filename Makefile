@@ -84,6 +84,7 @@ bench:
 	$(GO) test -run '^$$' -bench SlashLeads -benchtime 300x ./bot/slack/
 	$(GO) test -run '^$$' -bench DetectCommit -benchtime 3x ./sync/
 	$(GO) test -run '^$$' -bench NotificationLatency -benchtime 1x ./sync/
+	$(GO) test -run '^$$' -bench Footprint -benchtime 1x ./e2e/footprint/
 
 ## fuzz: every fuzz target of the request-parsing paths, FUZZTIME each (CI runs them briefly).
 ## Go 1.26's fuzz coordinator can report a bare "context deadline exceeded" as the -fuzztime
