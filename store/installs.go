@@ -91,6 +91,20 @@ type InstallStore interface {
 	// tokens_revoked): the team's install when teamID is set, else the
 	// enterprise's org-wide install. Deleting a missing one is not an error.
 	DeleteInstallation(ctx context.Context, teamID, enterpriseID string) error
+	// RememberTeamEnterprise records that a workspace belongs to an
+	// Enterprise Grid org (inbound requests carry both ids). A proactive
+	// send knows only the team (store.ChatUser.Tenant); TeamEnterprise then
+	// names the org whose org-wide install serves it. Writing the same pair
+	// again is harmless; a team seen in another org later is moved there.
+	// ErrInvalid when either id is empty.
+	//
+	// The mapping is a fact about the workspace, not a credential:
+	// DeleteInstallation leaves it, and a lookup through a mapping whose
+	// org install is gone finds nothing (ErrNotFound), as it should.
+	RememberTeamEnterprise(ctx context.Context, teamID, enterpriseID string) error
+	// TeamEnterprise returns the enterprise a team was remembered in;
+	// ErrNotFound when it never was.
+	TeamEnterprise(ctx context.Context, teamID string) (string, error)
 }
 
 // Installation token fields: part of the associated data, so never rename.

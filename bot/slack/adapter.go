@@ -144,7 +144,11 @@ func (a *Adapter) background(ctx context.Context, timeout time.Duration, f func(
 	a.bg.Go(ctx, timeout, a.Logger, "slack", f)
 }
 
-// api returns a Web API client for a workspace.
+// api returns a Web API client for a workspace. Every Slack call of the
+// adapter gets its token here: inbound requests pass their team and
+// enterprise ids (an Installer remembers which Grid org a team belongs
+// to, once per process), proactive sends only the team (the Installer
+// then finds the org-wide install through that memory).
 func (a *Adapter) api(ctx context.Context, teamID, enterpriseID string) (*client, error) {
 	tok, err := a.Tokens.BotToken(ctx, teamID, enterpriseID)
 	if err != nil {

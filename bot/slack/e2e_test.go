@@ -46,6 +46,7 @@ type rig struct {
 	core  *bot.Core
 	st    *embedded.Store
 	ad    *slack.Adapter
+	inst  *slack.Installer // with rigOptions.installer
 }
 
 type rigOptions struct {
@@ -53,6 +54,9 @@ type rigOptions struct {
 	ackBudget time.Duration
 	socket    bool
 	onCall    func(slackfake.Call) // slackfake.Options.OnCall
+	// installer: tokens come from OAuth installs (/slack/install) kept in
+	// the store, not from the fixed botToken.
+	installer bool
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -97,6 +101,16 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	}
 	r.ad = &slack.Adapter{Core: r.core, Tokens: slack.StaticToken(botToken), SigningSecret: signSecret,
 		APIURL: r.fake.URL(), Dedupe: r.st, Logger: quiet(), AckBudget: o.ackBudget, Pace: 5 * time.Millisecond}
+	if o.installer {
+		r.inst = &slack.Installer{ClientID: "fake-client-id", ClientSecret: "fake-client-secret", PublicURL: r.srv.URL,
+			APIURL: r.fake.URL(), AuthorizeURL: r.fake.AuthorizeURL(), Store: r.st, Nonces: r.st, Logger: quiet()}
+		if err := r.inst.Check(); err != nil {
+			t.Fatal(err)
+		}
+		mux.HandleFunc("GET "+slack.InstallStartPath, r.inst.Start)
+		mux.HandleFunc("GET "+slack.InstallCallbackPath, r.inst.Callback)
+		r.ad.Tokens, r.ad.Uninstall = r.inst, r.inst
+	}
 	if err := r.ad.Init(true); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +293,7 @@ func (u *user) link() {
 	v := u.command("link")
 	u.openLink(v)
 	waitFor(u.r.t, "the link to be stored", func() bool {
-		_, err := u.r.st.GetLink(context.Background(), store.ChatUser{Platform: store.PlatformSlack, Tenant: teamID, UserID: u.ref.UserID})
+		_, err := u.r.st.GetLink(context.Background(), store.ChatUser{Platform: store.PlatformSlack, Tenant: u.ref.TeamID, UserID: u.ref.UserID})
 		return err == nil
 	})
 }

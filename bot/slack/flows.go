@@ -142,7 +142,7 @@ func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, rece
 		// No modal (the trigger expired, or Slack refused): answer in the
 		// conversation, visible to the user only.
 		a.Logger.Warn("slack: views.open failed; answering through response_url", "error", err)
-		a.respond(ctx, cmd.ResponseURL, r.resp.View, loc, false)
+		a.respond(ctx, cmd.ResponseURL, a.withoutModal(r.resp.View, cmd.Text, loc), loc, false)
 		return
 	}
 	a.updateView(ctx, api, opened.View.ID, opened.View.Hash, r.resp.View, m, loc)
@@ -155,6 +155,28 @@ func (a *Adapter) updateView(ctx context.Context, api *client, id, hash string, 
 	if err != nil {
 		a.Logger.Warn("slack: views.update failed", "view", id, "error", err)
 	}
+}
+
+// reopenAction is the action of the button that runs a command again
+// (its value is the command's text) when its form could not open: the
+// click brings a fresh trigger_id, so the form opens this time.
+const reopenAction = "slack.reopen"
+
+// withoutModal adapts a command's answer to a message, for when no modal
+// could open: a form becomes a short message with a button that opens it
+// again (the command's text is the button's value); anything else shows
+// as it is.
+func (a *Adapter) withoutModal(v cards.View, commandText string, loc i18n.Localizer) cards.View {
+	f, ok := v.(*cards.Form)
+	if !ok {
+		return v
+	}
+	if len(commandText) > slackcards.MaxButtonValue {
+		return v // respond says to run the command again
+	}
+	return &cards.Message{Tone: cards.ToneInfo, Title: f.Title, Text: []string{loc.T(i18n.SlackFormExpired, nil)},
+		Actions: []cards.Action{{ID: reopenAction, Label: loc.T(i18n.SlackOpenForm, nil), Value: commandText,
+			Style: cards.StylePrimary, Dialog: true}}}
 }
 
 // respond answers through a response_url, privately: a new ephemeral
@@ -179,6 +201,13 @@ func (a *Adapter) respond(ctx context.Context, responseURL string, v cards.View,
 	}
 	if err := goslack.PostWebhookCustomHTTPContext(ctx, responseURL, a.HTTPClient, msg); err != nil {
 		a.Logger.Warn("slack: response_url failed", "error", err)
+	}
+}
+
+// deleteOriginal removes the ephemeral message a response_url came with.
+func (a *Adapter) deleteOriginal(ctx context.Context, responseURL string) {
+	if err := goslack.PostWebhookCustomHTTPContext(ctx, responseURL, a.HTTPClient, &goslack.WebhookMessage{DeleteOriginal: true}); err != nil {
+		a.Logger.Warn("slack: response_url delete_original failed", "error", err)
 	}
 }
 
@@ -211,6 +240,12 @@ func (a *Adapter) action(ctx context.Context, ic goslack.InteractionCallback) {
 	}
 	if req.ActionID == "url" {
 		return // an "Open in Dynamics" button: Slack opened the page
+	}
+	if req.ActionID == reopenAction {
+		// "Open the form" after a form could not open: the command again,
+		// with this click's trigger.
+		req = bot.Request{Kind: bot.KindCommand, Text: act.Value}
+		dialog = true
 	}
 	received := a.Now()
 	a.background(ctx, workTimeout, func(ctx context.Context) { a.runAction(ctx, ic, req, dialog, received) })
@@ -259,6 +294,17 @@ func (a *Adapter) runAction(ctx context.Context, ic goslack.InteractionCallback,
 	v := r.resp.View
 	if v == nil {
 		return
+	}
+	if req.Kind == bot.KindCommand {
+		switch {
+		case target == nil:
+			// The trigger expired again: keep offering the button.
+			v = a.withoutModal(v, req.Text, loc)
+		case ic.Container.IsEphemeral && ic.ResponseURL != "":
+			// The form is open: the "could not open" message has done
+			// its job.
+			a.deleteOriginal(ctx, ic.ResponseURL)
+		}
 	}
 	switch {
 	case target != nil:
@@ -531,15 +577,10 @@ func teamOf(ic goslack.InteractionCallback) string {
 	return ic.View.TeamID
 }
 
-// forMessage adapts a view to a message surface: a list's search box is
-// an input block, which a message cannot be relied on to carry (Slack
-// documents input blocks for modals and the Home tab), so lists in
-// messages page without it; the modal the list opens has it.
-func forMessage(v cards.View) cards.View {
-	if l, ok := v.(*cards.List); ok && l.Search != nil {
-		c := *l
-		c.Search = nil
-		return &c
-	}
-	return v
-}
+// forMessage adapts a view to a message surface. Nothing needs adapting
+// today: a list keeps its search box in a message too (a dispatching input
+// block: Enter sends block_actions with the typed text, which action runs
+// through the core like the modal's search and shows with chat.update in
+// place of the message, or through the response_url for an ephemeral
+// one). It stays as the one place to adapt message views.
+func forMessage(v cards.View) cards.View { return v }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	gosync "sync"
 	"time"
 
 	goslack "github.com/slack-go/slack"
@@ -63,6 +64,7 @@ type Installer struct {
 	Now func() time.Time
 
 	refreshes singleflight.Group
+	teams     teamEnterprises // team → enterprise already remembered by this process
 }
 
 // InstallStartPath and InstallCallbackPath are the Installer's routes.
@@ -275,6 +277,12 @@ func (i *Installer) Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i.log().Info("slack app installed", "installation", in)
+	if !in.IsEnterpriseInstall && in.EnterpriseID != "" {
+		// A workspace of a Grid org: remember its org now. An org-wide
+		// install names no team; its workspaces are learnt from their
+		// requests (BotToken).
+		i.rememberTeam(ctx, in.TeamID, in.EnterpriseID)
+	}
 	where := in.TeamName
 	if in.IsEnterpriseInstall {
 		where = in.EnterpriseName
@@ -332,8 +340,28 @@ func (i *Installer) botID(ctx context.Context, in store.Installation) string {
 // minutes is refreshed first (oauth.v2.access, grant_type=refresh_token) and
 // the new one stored. store.ErrNotFound when the team has not installed the
 // app.
+//
+// Enterprise Grid: inbound requests carry both ids, and BotToken remembers
+// the pair in the store (RememberTeamEnterprise) the first time this
+// process sees it, so the hot path costs no write. A proactive send knows
+// only the team (store.ChatUser.Tenant) and passes no enterprise: when the
+// team has no install of its own, BotToken looks up the org it was seen in
+// (in memory, else TeamEnterprise) and uses that org's org-wide install. A
+// team never seen in an org, or whose org uninstalled the app, gets
+// store.ErrNotFound.
 func (i *Installer) BotToken(ctx context.Context, teamID, enterpriseID string) (string, error) {
+	if teamID != "" && enterpriseID != "" {
+		i.rememberTeam(ctx, teamID, enterpriseID)
+	}
 	in, err := i.Store.Installation(ctx, teamID, enterpriseID)
+	if errors.Is(err, store.ErrNotFound) && teamID != "" && enterpriseID == "" {
+		if ent := i.teamEnterprise(ctx, teamID); ent != "" {
+			enterpriseID = ent
+			in, err = i.Store.Installation(ctx, teamID, enterpriseID)
+		} else {
+			err = fmt.Errorf("%w (and no Enterprise Grid org is known for the team)", err)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("slack bot token: %w", err)
 	}
@@ -351,6 +379,64 @@ func (i *Installer) BotToken(ctx context.Context, teamID, enterpriseID string) (
 		return "", err
 	}
 	return v.(string), nil
+}
+
+// rememberTeam stores that teamID belongs to enterpriseID unless this
+// process already did: one store write per team per process, not one per
+// request. A failed write is logged and retried on the team's next request.
+func (i *Installer) rememberTeam(ctx context.Context, teamID, enterpriseID string) {
+	if i.teams.get(teamID) == enterpriseID {
+		return
+	}
+	if err := i.Store.RememberTeamEnterprise(ctx, teamID, enterpriseID); err != nil {
+		i.log().Warn("slack install: could not remember the team's Enterprise Grid org", "err", err,
+			"team_id", teamID, "enterprise_id", enterpriseID)
+		return
+	}
+	i.teams.put(teamID, enterpriseID)
+}
+
+// teamEnterprise is the org teamID was seen in: from memory, else from the
+// store (then kept in memory); "" when unknown.
+func (i *Installer) teamEnterprise(ctx context.Context, teamID string) string {
+	if e := i.teams.get(teamID); e != "" {
+		return e
+	}
+	e, err := i.Store.TeamEnterprise(ctx, teamID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			i.log().Warn("slack install: could not read the team's Enterprise Grid org", "err", err, "team_id", teamID)
+		}
+		return ""
+	}
+	i.teams.put(teamID, e)
+	return e
+}
+
+// maxTeamCache bounds teamEnterprises; when full it is emptied (each team
+// then costs one more store write or read).
+const maxTeamCache = 100000
+
+// teamEnterprises maps team ids to the Enterprise Grid org they belong to,
+// as this process stored or read it. The zero value is ready to use.
+type teamEnterprises struct {
+	mu  gosync.Mutex
+	ent map[string]string
+}
+
+func (c *teamEnterprises) get(teamID string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ent[teamID]
+}
+
+func (c *teamEnterprises) put(teamID, enterpriseID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ent == nil || len(c.ent) >= maxTeamCache {
+		c.ent = map[string]string{}
+	}
+	c.ent[teamID] = enterpriseID
 }
 
 func (i *Installer) needsRefresh(in store.Installation) bool {

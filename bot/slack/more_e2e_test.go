@@ -15,20 +15,43 @@ import (
 
 // Not linked: /crm leads shows the link prompt in the modal; after
 // signing in, the greeting and the list the user asked for arrive in
-// their DM.
+// their DM. The list message has its search box: Enter in it updates the
+// message with the filtered list.
 func TestNotLinkedThenTheCommandCarriesOn(t *testing.T) {
 	r := newRig(t)
 	sean := r.user(demoEmail(1), "fr-FR")
 	sean.create("leads", map[string]any{"subject": "Salon de Lyon", "lastname": "Martin", "companyname": "Fabrikam"})
+	sean.create("leads", map[string]any{"subject": "Foire de Paris", "lastname": "Durand", "companyname": "Contoso"})
 	prompt := sean.command("leads")
 	mustContain(t, "the prompt", text(prompt.Blocks), "Dynamics")
 	sean.openLink(prompt)
 	waitFor(t, "the greeting and the list", func() bool { return len(sean.dm()) == 2 })
 	msgs := sean.dm()
 	mustContain(t, "the greeting", text(msgs[0].Blocks), "Dynamics")
-	mustContain(t, "the list", text(msgs[1].Blocks), "Salon de Lyon", "Mes prospects ouverts")
-	if strings.Contains(string(msgs[1].Blocks), `"type":"input"`) {
-		t.Error("a list posted as a message carries an input block")
+	list := msgs[1]
+	mustContain(t, "the list", text(list.Blocks), "Salon de Lyon", "Foire de Paris", "Mes prospects ouverts")
+	if !strings.Contains(string(list.Blocks), `"type":"input"`) || !strings.Contains(string(list.Blocks), `"dispatch_action":true`) {
+		t.Fatalf("the list message has no search box:\n%s", list.Blocks)
+	}
+
+	updates := len(r.fake.Calls("chat.update"))
+	if _, err := r.drv.SearchMessage(ctxT(t), sean.ref, list.Channel, list.TS, "search:", "Lyon"); err != nil {
+		t.Fatalf("search in the message: %v", err)
+	}
+	waitFor(t, "the message to show the search", func() bool { return len(r.fake.Calls("chat.update")) > updates })
+	if c := r.fake.Calls("chat.update"); c[len(c)-1].Error != "" {
+		t.Fatalf("chat.update refused: %s", c[len(c)-1].Error)
+	}
+	found := sean.message(list.TS)
+	mustContain(t, "the filtered list", text(found.Blocks), "Salon de Lyon", "Lyon")
+	if strings.Contains(text(found.Blocks), "Foire de Paris") {
+		t.Fatalf("the search did not filter:\n%s", text(found.Blocks))
+	}
+	if found.Edits != 1 || len(sean.dm()) != 2 {
+		t.Fatalf("the search posted instead of updating: %d edits, %d messages", found.Edits, len(sean.dm()))
+	}
+	if len(r.fake.Calls("views.open")) != 1 { // /crm leads' modal only
+		t.Fatalf("the search in a message opened a modal: %+v", r.fake.Calls("views.open"))
 	}
 }
 

@@ -353,6 +353,11 @@ const (
 	HomeTry Key = "home.try"
 	// SlackSearch: the submit button of a list modal (it searches).
 	SlackSearch Key = "slack.search"
+	// SlackFormExpired: a command's form could not open in time (Slack's
+	// 3-second trigger expired); a button below opens it again.
+	SlackFormExpired Key = "slack.form_expired"
+	// SlackOpenForm: the button that opens the form again.
+	SlackOpenForm Key = "slack.open_form"
 	// HomeHelp: the Home tab's help button and label.
 	HomeHelp Key = "home.help"
 )

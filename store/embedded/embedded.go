@@ -62,6 +62,8 @@ type data struct {
 	sync    map[store.SyncKey]*syncState
 	// Slack installations by store.Installation.Key(); tokens sealed
 	installs map[string]store.SealedInstallation
+	// Slack team id → Enterprise Grid id, as inbound requests showed it
+	teamEnt map[string]string
 	// recent assignments per chat user, newest first
 	recent map[store.ChatUser][]store.Recent
 	// Teams conversation references per chat user

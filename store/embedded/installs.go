@@ -58,3 +58,27 @@ func (s *Store) DeleteInstallation(ctx context.Context, teamID, enterpriseID str
 	delete(s.d.installMap(), key)
 	return nil
 }
+
+// RememberTeamEnterprise implements store.InstallStore.
+func (s *Store) RememberTeamEnterprise(ctx context.Context, teamID, enterpriseID string) error {
+	if teamID == "" || enterpriseID == "" {
+		return fmt.Errorf("remember team enterprise: %w: team %q enterprise %q", store.ErrInvalid, teamID, enterpriseID)
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if s.d.teamEnt == nil {
+		s.d.teamEnt = map[string]string{}
+	}
+	s.d.teamEnt[teamID] = enterpriseID
+	return nil
+}
+
+// TeamEnterprise implements store.InstallStore.
+func (s *Store) TeamEnterprise(ctx context.Context, teamID string) (string, error) {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if e, ok := s.d.teamEnt[teamID]; ok && teamID != "" {
+		return e, nil
+	}
+	return "", fmt.Errorf("enterprise of team %q: %w", teamID, store.ErrNotFound)
+}

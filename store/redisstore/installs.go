@@ -16,6 +16,10 @@ var _ store.InstallStore = (*Store)(nil)
 // or "E:<enterprise>", escaped). A single key, so no hash tag is needed.
 func (k keyspace) install(key string) string { return k.prefix + "install:" + esc(key) }
 
+// teamEnterprise: a string per Slack team, the id of the Enterprise Grid
+// org it was seen in (see store.InstallStore.RememberTeamEnterprise).
+func (k keyspace) teamEnterprise(teamID string) string { return k.prefix + "team_ent:" + esc(teamID) }
+
 // Fields of an installation hash; iTok and iRefresh hold ciphertexts.
 const (
 	iTeam, iTeamName, iEnt, iEntName, iEntInstall = "team", "team_name", "ent", "ent_name", "ent_install"
@@ -78,4 +82,26 @@ func (s *Store) DeleteInstallation(ctx context.Context, teamID, enterpriseID str
 		return fmt.Errorf("delete installation: %w: no team or enterprise id", store.ErrInvalid)
 	}
 	return wrapErr("delete installation "+key, s.rdb.Del(ctx, s.ks.install(key)).Err())
+}
+
+// RememberTeamEnterprise implements store.InstallStore: one SET, no
+// expiry (a workspace seldom moves between orgs; when it does, the next
+// request from it overwrites the value).
+func (s *Store) RememberTeamEnterprise(ctx context.Context, teamID, enterpriseID string) error {
+	if teamID == "" || enterpriseID == "" {
+		return fmt.Errorf("remember team enterprise: %w: team %q enterprise %q", store.ErrInvalid, teamID, enterpriseID)
+	}
+	return wrapErr("remember enterprise of team "+teamID, s.rdb.Set(ctx, s.ks.teamEnterprise(teamID), enterpriseID, 0).Err())
+}
+
+// TeamEnterprise implements store.InstallStore.
+func (s *Store) TeamEnterprise(ctx context.Context, teamID string) (string, error) {
+	if teamID == "" {
+		return "", fmt.Errorf("enterprise of team %q: %w", teamID, store.ErrNotFound)
+	}
+	e, err := s.rdb.Get(ctx, s.ks.teamEnterprise(teamID)).Result()
+	if err != nil {
+		return "", wrapErr("enterprise of team "+teamID, err) // redis.Nil: ErrNotFound
+	}
+	return e, nil
 }

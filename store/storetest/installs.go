@@ -114,6 +114,55 @@ func RunInstalls(t *testing.T, newFixture NewFunc) {
 		noErr(t, "DeleteInstallation of a missing one", f.Store.DeleteInstallation(c, "T0TEAM", ""))
 	})
 
+	t.Run("TeamEnterprise", func(t *testing.T) {
+		f := newFixture(t, mustKeyring(t))
+		c := ctx(t)
+		_, err := f.Store.TeamEnterprise(c, "T0OTHER")
+		wantErr(t, "TeamEnterprise of a team never seen", err, store.ErrNotFound)
+		_, err = f.Store.TeamEnterprise(c, "")
+		wantErr(t, "TeamEnterprise of no team", err, store.ErrNotFound)
+		wantErr(t, "RememberTeamEnterprise without a team", f.Store.RememberTeamEnterprise(c, "", "E0ORG"), store.ErrInvalid)
+		wantErr(t, "RememberTeamEnterprise without an enterprise", f.Store.RememberTeamEnterprise(c, "T0OTHER", ""), store.ErrInvalid)
+
+		noErr(t, "PutInstallation org", f.Store.PutInstallation(c, org))
+		noErr(t, "RememberTeamEnterprise", f.Store.RememberTeamEnterprise(c, "T0OTHER", "E0ORG"))
+		noErr(t, "RememberTeamEnterprise again", f.Store.RememberTeamEnterprise(c, "T0OTHER", "E0ORG"))
+		ent, err := f.Store.TeamEnterprise(c, "T0OTHER")
+		noErr(t, "TeamEnterprise", err)
+		if ent != "E0ORG" {
+			t.Fatalf("TeamEnterprise = %q, want E0ORG", ent)
+		}
+		// What a proactive send does: the team's own install, else its
+		// org's through the mapping.
+		got, err := f.Store.Installation(c, "T0OTHER", ent)
+		noErr(t, "Installation through the mapping", err)
+		wantInstall(t, got, org)
+		// Other teams are not affected.
+		_, err = f.Store.TeamEnterprise(c, "T0THIRD")
+		wantErr(t, "TeamEnterprise of another team", err, store.ErrNotFound)
+
+		// A team seen in another org later moves there.
+		noErr(t, "RememberTeamEnterprise elsewhere", f.Store.RememberTeamEnterprise(c, "T0OTHER", "E0ELSE"))
+		if ent, err = f.Store.TeamEnterprise(c, "T0OTHER"); err != nil || ent != "E0ELSE" {
+			t.Fatalf("TeamEnterprise after a move = %q, %v; want E0ELSE", ent, err)
+		}
+		noErr(t, "RememberTeamEnterprise back", f.Store.RememberTeamEnterprise(c, "T0OTHER", "E0ORG"))
+
+		// Uninstalling the org leaves the mapping, which then leads nowhere.
+		noErr(t, "DeleteInstallation org", f.Store.DeleteInstallation(c, "", "E0ORG"))
+		ent, err = f.Store.TeamEnterprise(c, "T0OTHER")
+		noErr(t, "TeamEnterprise after the uninstall", err)
+		_, err = f.Store.Installation(c, "T0OTHER", ent)
+		wantErr(t, "Installation through a stale mapping", err, store.ErrNotFound)
+
+		// The mapping is shared by every store over the same data.
+		noErr(t, "PutInstallation org again", f.Store.PutInstallation(c, org))
+		ent, err = f.Reopen(mustKeyring(t)).TeamEnterprise(c, "T0OTHER")
+		if err != nil || ent != "E0ORG" {
+			t.Fatalf("TeamEnterprise from a reopened store = %q, %v; want E0ORG", ent, err)
+		}
+	})
+
 	t.Run("TokensEncryptedAtRest", func(t *testing.T) {
 		f := newFixture(t, mustKeyring(t))
 		if f.RawInstallation == nil {

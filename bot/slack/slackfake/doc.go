@@ -26,7 +26,9 @@
 //     close 24 chars, header 150, section text 3000, fields 10×2000, actions
 //     25 elements, action_id / block_id / callback_id / external_id 255,
 //     private_metadata 3000, static select 100 options of 75 chars, unique
-//     block_ids, input blocks not in messages, submit required with inputs.
+//     block_ids, input blocks in messages only with dispatch_action (a
+//     message has no submit button, so Enter is the only way their value
+//     reaches the app), submit required with inputs.
 //     Refusals use Slack's error names (invalid_arguments for views.*,
 //     invalid_blocks for chat.*) with response_metadata.messages in Slack's
 //     "[ERROR] … [json-pointer:/…]" style.
@@ -44,7 +46,13 @@
 //   - Request signing: v0=hex(HMAC-SHA256(secret, "v0:"+ts+":"+body)) —
 //     https://docs.slack.dev/authentication/verifying-requests-from-slack.
 //   - oauth.v2.access returns the documented shape (enterprise is null for
-//     non-org installs) and codes are single use.
+//     non-org installs; team is null for an org-wide Enterprise Grid
+//     install, whose token then serves every workspace of the org) and
+//     codes are single use. The authorize page (AuthorizeURL) approves as
+//     the grant queued with ApproveInstall and redirects with code and
+//     state. Payloads from a workspace served by an org-wide install say
+//     is_enterprise_install true (events: an authorization with team_id
+//     null).
 //   - Socket Mode: apps.connections.open with an xapp- token, a hello
 //     message first, periodic websocket pings (slack-go's client drops the
 //     connection without them) and envelope/ack exchange —
@@ -74,8 +82,13 @@
 //     block_id survives, regardless of action_id.
 //   - Closing a view ([Driver.CloseView]) pops just that view, or the whole
 //     stack when the view has clear_on_close.
-//   - response_url is accepted (recorded as method "response_url") but
-//     replace_original / delete_original are only recorded, not applied.
+//   - response_url posts (recorded as method "response_url", 5 uses within
+//     30 minutes) are shown: ephemeral by default (see Ephemerals, for the
+//     user who acted), in the channel with response_type in_channel;
+//     replace_original / delete_original apply to the message acted on
+//     (ephemeral or not). Blocks are validated as for messages.
+//   - ExpireNextTriggers hands out triggers that are already expired, to
+//     play an app that took longer than 3 seconds.
 //   - chat.unfurl does not require the message to exist (the links come from
 //     users' messages the fake never sees).
 package slackfake

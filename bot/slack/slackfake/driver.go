@@ -226,6 +226,9 @@ func (d *Driver) base(typ string, u UserRef) map[string]any {
 		team["enterprise_id"] = u.EnterpriseID
 		ent = map[string]any{"id": u.EnterpriseID, "name": u.EnterpriseID}
 	}
+	d.Fake.mu.Lock()
+	org := d.Fake.enterpriseInstallLocked(u.TeamID)
+	d.Fake.mu.Unlock()
 	return map[string]any{
 		"type":                  typ,
 		"user":                  map[string]any{"id": u.UserID, "username": name, "name": name, "team_id": u.TeamID},
@@ -233,7 +236,7 @@ func (d *Driver) base(typ string, u UserRef) map[string]any {
 		"token":                 d.token(),
 		"team":                  team,
 		"enterprise":            ent,
-		"is_enterprise_install": false,
+		"is_enterprise_install": org,
 	}
 }
 
@@ -253,7 +256,8 @@ func (d *Driver) Slash(ctx context.Context, u UserRef, text string) (Response, e
 	trig := s.NewTrigger(u.UserID, u.TeamID)
 	s.mu.Lock()
 	ch := s.dmLocked(u.UserID)
-	respURL := s.newResponseURLLocked(ch)
+	respURL := s.newResponseURLForLocked(ch, u.UserID, u.TeamID, "")
+	org := s.enterpriseInstallLocked(u.TeamID)
 	s.mu.Unlock()
 	fields := [][2]string{
 		{"token", d.token()}, {"team_id", u.TeamID}, {"team_domain", d.teamDomain(u.TeamID)},
@@ -265,7 +269,7 @@ func (d *Driver) Slash(ctx context.Context, u UserRef, text string) (Response, e
 		[2]string{"channel_id", ch}, [2]string{"channel_name", "directmessage"},
 		[2]string{"user_id", u.UserID}, [2]string{"user_name", d.userName(u)},
 		[2]string{"command", cmd}, [2]string{"text", text},
-		[2]string{"api_app_id", s.opts.AppID}, [2]string{"is_enterprise_install", "false"},
+		[2]string{"api_app_id", s.opts.AppID}, [2]string{"is_enterprise_install", strconv.FormatBool(org)},
 		[2]string{"response_url", respURL}, [2]string{"trigger_id", trig},
 	)
 	// Keep Slack's field order in the body (url.Values would sort it).
@@ -447,34 +451,127 @@ func (d *Driver) blockActions(ctx context.Context, u UserRef, viewID string, vie
 // ClickMessage clicks a button or picks an option in a message the bot
 // posted (channel may be a user id for their DM).
 func (d *Driver) ClickMessage(ctx context.Context, u UserRef, channel, ts, actionOrLabel string) (Response, error) {
+	return d.messageAction(ctx, u, channel, ts, false, func(blocks []any) (map[string]any, map[string]any, error) {
+		t, err := findClickable(blocks, actionOrLabel)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d.actionJSON(t), map[string]any{}, nil
+	})
+}
+
+// ClickEphemeral clicks a button or picks an option in an ephemeral
+// message shown to u (see [Server.Ephemerals]): a response_url answer, a
+// chat.postEphemeral. Slack's payload then has container.is_ephemeral
+// true, no message, and a response_url that can replace or delete it.
+func (d *Driver) ClickEphemeral(ctx context.Context, u UserRef, ts, actionOrLabel string) (Response, error) {
+	return d.messageAction(ctx, u, "", ts, true, func(blocks []any) (map[string]any, map[string]any, error) {
+		t, err := findClickable(blocks, actionOrLabel)
+		if err != nil {
+			return nil, nil, err
+		}
+		return d.actionJSON(t), map[string]any{}, nil
+	})
+}
+
+// SearchMessage types text into a dispatching input block (block_id or
+// its prefix) of a message the bot posted and sends the block_actions
+// Slack sends on Enter: the input's action, and its value in state.
+func (d *Driver) SearchMessage(ctx context.Context, u UserRef, channel, ts, blockID, text string) (Response, error) {
+	return d.messageAction(ctx, u, channel, ts, false, d.typeInto(blockID, text))
+}
+
+// SearchEphemeral is SearchMessage in an ephemeral message shown to u.
+func (d *Driver) SearchEphemeral(ctx context.Context, u UserRef, ts, blockID, text string) (Response, error) {
+	return d.messageAction(ctx, u, "", ts, true, d.typeInto(blockID, text))
+}
+
+// typeInto picks the dispatching input block blockID (or the first whose
+// id starts with it) of a message, for the text typed and Enter.
+func (d *Driver) typeInto(blockID, text string) func(blocks []any) (map[string]any, map[string]any, error) {
+	return func(blocks []any) (map[string]any, map[string]any, error) {
+		var found map[string]any
+		for _, exact := range []bool{true, false} {
+			for _, b := range blocks {
+				bm, _ := b.(map[string]any)
+				if bm == nil || str(bm, "type") != "input" || found != nil {
+					continue
+				}
+				id := str(bm, "block_id")
+				if (exact && id == blockID) || (!exact && strings.HasPrefix(id, blockID)) {
+					found = bm
+				}
+			}
+		}
+		if found == nil {
+			return nil, nil, fmt.Errorf("slackfake: no input block %q in the message", blockID)
+		}
+		if found["dispatch_action"] != true {
+			return nil, nil, fmt.Errorf("slackfake: input %s has no dispatch_action; Slack sends nothing", str(found, "block_id"))
+		}
+		el, _ := found["element"].(map[string]any)
+		fields, err := encodeTyped(el, text)
+		if err != nil {
+			return nil, nil, err
+		}
+		bid, aid := str(found, "block_id"), str(el, "action_id")
+		action := map[string]any{
+			"type": str(el, "type"), "block_id": bid, "action_id": aid, "value": text, "action_ts": actionTS(d.now()),
+		}
+		return action, map[string]any{bid: map[string]any{aid: fields}}, nil
+	}
+}
+
+// messageAction sends block_actions for an action in a message: pick
+// chooses the action and the state values from the message's blocks.
+func (d *Driver) messageAction(ctx context.Context, u UserRef, channel, ts string, ephemeral bool,
+	pick func(blocks []any) (action, state map[string]any, err error)) (Response, error) {
 	s := d.Fake
 	s.mu.Lock()
-	if dm, ok := s.dms[channel]; ok {
-		channel = dm
-	}
-	m := s.findMessageLocked(channel, ts)
-	if m == nil {
-		s.mu.Unlock()
-		return Response{}, fmt.Errorf("slackfake: no message %s in %s", ts, channel)
+	var m *Message
+	if ephemeral {
+		for _, e := range s.ephemerals {
+			if e.TS == ts && e.ForUser == u.UserID {
+				m = e
+			}
+		}
+		if m == nil {
+			s.mu.Unlock()
+			return Response{}, fmt.Errorf("slackfake: no ephemeral message %s for %s", ts, u.UserID)
+		}
+		channel = m.Channel
+	} else {
+		if dm, ok := s.dms[channel]; ok {
+			channel = dm
+		}
+		if m = s.findMessageLocked(channel, ts); m == nil {
+			s.mu.Unlock()
+			return Response{}, fmt.Errorf("slackfake: no message %s in %s", ts, channel)
+		}
 	}
 	var blocks []any
 	_ = json.Unmarshal(m.Blocks, &blocks)
-	t, err := findClickable(blocks, actionOrLabel)
+	action, state, err := pick(blocks)
 	if err != nil {
 		s.mu.Unlock()
 		return Response{}, err
 	}
-	msg := s.messageJSON(m, true)
-	respURL := s.newResponseURLLocked(channel)
+	var msg map[string]any
+	if !ephemeral {
+		msg = s.messageJSON(m, true)
+	}
+	respURL := s.newResponseURLForLocked(channel, u.UserID, u.TeamID, ts)
 	s.mu.Unlock()
 	p := d.base("block_actions", u)
-	p["container"] = map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false}
+	p["container"] = map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral}
 	p["trigger_id"] = s.NewTrigger(u.UserID, u.TeamID)
 	p["channel"] = map[string]any{"id": channel, "name": "directmessage"}
-	p["message"] = msg
-	p["state"] = map[string]any{"values": map[string]any{}}
+	if msg != nil {
+		p["message"] = msg
+	}
+	p["state"] = map[string]any{"values": state}
 	p["response_url"] = respURL
-	p["actions"] = []any{d.actionJSON(t)}
+	p["actions"] = []any{action}
 	in, err := d.interaction(PathInteractivity, p, false)
 	if err != nil {
 		return Response{}, err
@@ -822,6 +919,15 @@ func (d *Driver) Event(ctx context.Context, teamID string, event any, o ...Event
 			ent = t.EnterpriseID
 		}
 	}
+	org := s.enterpriseInstallLocked(teamID)
+	var authTeam any = teamID
+	if org {
+		// The app is installed org-wide: the authorization is the org's.
+		authTeam = nil
+		if o := s.orgTeamLocked(ent.(string)); o != nil {
+			botUser = o.BotUserID
+		}
+	}
 	s.mu.Unlock()
 	p := map[string]any{
 		"token":      d.token(),
@@ -832,8 +938,8 @@ func (d *Driver) Event(ctx context.Context, teamID string, event any, o ...Event
 		"event_id":   opt.EventID,
 		"event_time": d.now().Unix(),
 		"authorizations": []any{map[string]any{
-			"enterprise_id": ent, "team_id": teamID, "user_id": botUser,
-			"is_bot": true, "is_enterprise_install": false,
+			"enterprise_id": ent, "team_id": authTeam, "user_id": botUser,
+			"is_bot": true, "is_enterprise_install": org,
 		}},
 		"is_ext_shared_channel": false,
 		"event_context":         "4-" + randHex(12),
@@ -855,6 +961,33 @@ func (d *Driver) Event(ctx context.Context, teamID string, event any, o ...Event
 		socketType: "events_api", payload: json.RawMessage(b), retry: opt,
 	})
 	return opt.EventID, r, err
+}
+
+// enterpriseInstallLocked reports whether the app serves teamID through
+// an org-wide install of its Enterprise Grid org: the team has no bot
+// token of its own, and its org has one.
+func (s *Server) enterpriseInstallLocked(teamID string) bool {
+	t := s.teamByID[teamID]
+	if t == nil || t.EnterpriseID == "" {
+		return false
+	}
+	for _, own := range s.teams {
+		if own.ID == teamID {
+			return false
+		}
+	}
+	return s.orgTeamLocked(t.EnterpriseID) != nil
+}
+
+// orgTeamLocked is the org-wide install of an enterprise (a token with no
+// team), or nil.
+func (s *Server) orgTeamLocked(enterpriseID string) *Team {
+	for _, t := range s.teams {
+		if t.ID == "" && t.EnterpriseID == enterpriseID {
+			return t
+		}
+	}
+	return nil
 }
 
 // URLVerification sends the url_verification challenge (HTTP only).

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,6 +225,10 @@ type Server struct {
 	seq         int
 	socket      *socketState
 	responseURL map[string]*responseURLRec
+	// expireTriggers: how many of the next trigger ids are born expired
+	expireTriggers int
+	// approvals: grants the next visits of the authorize page approve as
+	approvals []OAuthGrant
 }
 
 type faultRule struct {
@@ -276,6 +281,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/socket", s.serveSocket)
 	mux.HandleFunc("/response_url/{id}", s.serveResponseURL)
+	mux.HandleFunc("GET /oauth/v2/authorize", s.serveAuthorize)
 	s.hs = httptest.NewServer(mux)
 	return s
 }
@@ -356,6 +362,74 @@ func (s *Server) AddOAuthCode(code string, g OAuthGrant) {
 	defer s.mu.Unlock()
 	gc := g
 	s.oauthCodes[code] = &gc
+}
+
+// ApproveInstall makes the next visit of the authorize page
+// (AuthorizeURL) approve the install as g: the admin's choice of workspace
+// or, with IsEnterpriseInstall, of the whole Enterprise Grid org. The page
+// registers a fresh code for g (as AddOAuthCode) and redirects to the
+// visit's redirect_uri with that code and the visit's state. Approvals
+// queue up; a visit with none queued is denied (error=access_denied).
+func (s *Server) ApproveInstall(g OAuthGrant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.approvals = append(s.approvals, g)
+}
+
+// AuthorizeURL is the fake's OAuth v2 authorize page
+// (https://slack.com/oauth/v2/authorize), for the installer's
+// AuthorizeURL.
+func (s *Server) AuthorizeURL() string { return s.hs.URL + "/oauth/v2/authorize" }
+
+// serveAuthorize plays the admin on Slack's authorize page: it checks the
+// client id and the redirect_uri (an https or http URL; the grant's
+// RedirectURI when set), then approves as the next queued grant.
+func (s *Server) serveAuthorize(w http.ResponseWriter, hr *http.Request) {
+	q := hr.URL.Query()
+	redirect := q.Get("redirect_uri")
+	u, err := url.Parse(redirect)
+	if q.Get("client_id") != s.opts.ClientID || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		http.Error(w, "invalid_client_id or redirect_uri", http.StatusBadRequest)
+		return
+	}
+	back := url.Values{"state": {q.Get("state")}}
+	s.mu.Lock()
+	call := Call{Method: "oauth/v2/authorize", Params: map[string]any{"client_id": q.Get("client_id"), "scope": q.Get("scope"),
+		"redirect_uri": redirect, "state": q.Get("state")}, Time: s.now(), Status: http.StatusFound}
+	if len(s.approvals) == 0 {
+		back.Set("error", "access_denied")
+		call.Error = "access_denied"
+	} else {
+		g := s.approvals[0]
+		s.approvals = s.approvals[1:]
+		if g.RedirectURI != "" && g.RedirectURI != redirect {
+			s.mu.Unlock()
+			http.Error(w, "redirect_uri did not match any configured URIs", http.StatusBadRequest)
+			return
+		}
+		g.RedirectURI = redirect
+		code := fmt.Sprintf("code-%d-%s", s.now().Unix(), randHex(8))
+		s.oauthCodes[code] = &g
+		back.Set("code", code)
+	}
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+	s.notify(call)
+	sep := "?"
+	if strings.Contains(redirect, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, hr, redirect+sep+back.Encode(), http.StatusFound)
+}
+
+// ExpireNextTriggers makes the next n trigger ids the fake hands out (for
+// slash commands and clicks) expired from the start: views.open and
+// views.push answer expired_trigger_id, as when the app took longer than
+// Slack's 3 seconds to use them.
+func (s *Server) ExpireNextTriggers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireTriggers = n
 }
 
 // RevokeToken forgets a bot token (later calls get invalid_auth), as after
@@ -971,13 +1045,18 @@ func (s *Server) oauthV2Access(r *request) (map[string]any, *apiError) {
 // responseURLRec tracks a response_url's uses (5 within 30 minutes).
 type responseURLRec struct {
 	channel string
+	user    string // who acted: ephemeral answers are for them
+	team    string
+	ts      string // the message acted on ("" for a slash command)
 	created time.Time
 	uses    int
 }
 
-func (s *Server) newResponseURLLocked(channel string) string {
+// newResponseURLForLocked makes a response_url for user's interaction in
+// channel, on the message ts when there is one.
+func (s *Server) newResponseURLForLocked(channel, user, team, ts string) string {
 	id := base64.RawURLEncoding.EncodeToString([]byte(randHex(8)))
-	s.responseURL[id] = &responseURLRec{channel: channel, created: s.now()}
+	s.responseURL[id] = &responseURLRec{channel: channel, user: user, team: team, ts: ts, created: s.now()}
 	return s.hs.URL + "/response_url/" + id
 }
 
@@ -1009,18 +1088,66 @@ func (s *Server) recordResponseURL(id string, params map[string]any) Call {
 	case rec.uses >= 5 || s.now().Sub(rec.created) > 30*time.Minute:
 		call.Status, call.Error = http.StatusNotFound, "expired_url"
 	default:
-		rec.uses++
-		if params["response_type"] == "in_channel" {
-			m := &Message{Channel: rec.channel, TS: s.nextTSLocked()}
-			m.Text, _ = params["text"].(string)
-			if b, ok := params["blocks"]; ok {
-				m.Blocks, _ = json.Marshal(b)
+		if b, ok := params["blocks"]; ok && b != nil {
+			raw, _ := json.Marshal(b)
+			if msgs := validateBlocks(raw, surfaceMessage, "/blocks"); len(msgs) > 0 {
+				call.Status, call.Error = http.StatusBadRequest, "invalid_blocks"
+				break
 			}
-			s.messages[rec.channel] = append(s.messages[rec.channel], m)
 		}
+		rec.uses++
+		s.applyResponseLocked(rec, params)
 	}
 	s.calls = append(s.calls, call)
 	return call
+}
+
+// applyResponseLocked shows a response_url post: delete_original or
+// replace_original act on the message acted on (in the channel, or the
+// user's ephemeral one); otherwise a new message, in the channel with
+// response_type in_channel, else ephemeral for the user who acted.
+func (s *Server) applyResponseLocked(rec *responseURLRec, params map[string]any) {
+	text, _ := params["text"].(string)
+	var blocks json.RawMessage
+	if b, ok := params["blocks"]; ok && b != nil {
+		blocks, _ = json.Marshal(b)
+	}
+	if rec.ts != "" && (params["delete_original"] == true || params["replace_original"] == true) {
+		replace := params["replace_original"] == true
+		for i, m := range s.ephemerals {
+			if m.TS == rec.ts && m.Channel == rec.channel {
+				if replace {
+					m.Text, m.Blocks = text, blocks
+					m.Edits++
+				} else {
+					s.ephemerals = slices.Delete(s.ephemerals, i, i+1)
+				}
+				return
+			}
+		}
+		for i, m := range s.messages[rec.channel] {
+			if m.TS == rec.ts {
+				if replace {
+					m.Text, m.Blocks = text, blocks
+					m.Edits++
+				} else {
+					s.messages[rec.channel] = slices.Delete(s.messages[rec.channel], i, i+1)
+				}
+				return
+			}
+		}
+		return
+	}
+	m := &Message{Channel: rec.channel, TS: s.nextTSLocked(), Text: text, Blocks: blocks, TeamID: rec.team}
+	if t := s.teamByID[rec.team]; t != nil {
+		m.UserID, m.BotID = t.BotUserID, t.BotID
+	}
+	if params["response_type"] == "in_channel" {
+		s.messages[rec.channel] = append(s.messages[rec.channel], m)
+		return
+	}
+	m.Ephemeral, m.ForUser = true, rec.user
+	s.ephemerals = append(s.ephemerals, m)
 }
 
 // notify hands a recorded call to Options.OnCall, with its own Params.

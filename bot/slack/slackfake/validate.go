@@ -129,8 +129,12 @@ func validateBlocks(raw json.RawMessage, sf surface, ptr string) []string {
 				msgs = append(msgs, validateElement(em, fmt.Sprintf("%s/elements/%d", bp, j))...)
 			}
 		case "input":
-			if sf == surfaceMessage {
-				add(bp+"/type", "input blocks are not supported in messages")
+			// Slack renders input blocks in messages, but a message has no
+			// submit button: only a dispatching input (Enter sends
+			// block_actions) can ever reach the app, so the fake refuses
+			// the others as the mistake they are.
+			if sf == surfaceMessage && b["dispatch_action"] != true {
+				add(bp+"/type", "input blocks in messages must set dispatch_action (a message has no submit button)")
 			}
 			if l := textOf(b["label"]); l == "" {
 				add(bp+"/label", "missing required field: label")

@@ -81,7 +81,12 @@ func (s *Server) NewTriggerFromView(userID, teamID, viewID string) string {
 	defer s.mu.Unlock()
 	s.seq++
 	id := fmt.Sprintf("%d.%d.%s", 10000+s.seq, s.now().Unix(), randHex(16))
-	s.triggers[id] = &trigger{id: id, user: userID, team: teamID, viewID: viewID, created: s.now()}
+	t := &trigger{id: id, user: userID, team: teamID, viewID: viewID, created: s.now()}
+	if s.expireTriggers > 0 {
+		s.expireTriggers--
+		t.created = t.created.Add(-s.opts.TriggerTTL - time.Second)
+	}
+	s.triggers[id] = t
 	return id
 }
 
