@@ -26,8 +26,12 @@ demo:
 	npm ci --prefix e2e/playground --no-audit --no-fund --loglevel=error
 	$(GO) build -o bin/crmbot ./cmd/crmbot
 	@trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT INT TERM; \
-	./bin/crmbot --demo-activity $(DEMO_ACTIVITY) & pid=$$!; \
-	for i in $$(seq 1 100); do ./bin/crmbot healthcheck >/dev/null 2>&1 && break; sleep 0.2; done; \
+	log=$${TMPDIR:-/tmp}/crmbot-demo.log; echo "crmbot logs (JSON): $$log"; \
+	./bin/crmbot --demo-activity $(DEMO_ACTIVITY) 2>"$$log" & pid=$$!; \
+	ok=; for i in $$(seq 1 100); do \
+	  kill -0 $$pid 2>/dev/null || { echo "make demo: crmbot stopped (is port 3978 taken?)"; exit 1; }; \
+	  ./bin/crmbot healthcheck >/dev/null 2>&1 && { ok=1; break; }; sleep 0.2; done; \
+	[ -n "$$ok" ] || { echo "make demo: crmbot did not answer /livez within 20 s"; exit 1; }; \
 	cd e2e/playground && npm start
 
 ## sandbox: the Dataverse sandbox alone on 127.0.0.1:8089

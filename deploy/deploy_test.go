@@ -50,11 +50,14 @@ import (
 	"github.com/crmbot/crmbot/internal/config"
 )
 
-// Shutdown budget (internal/server, cmd/crmbot): in-flight requests get up to
-// 25 s after SIGTERM, background Slack/Teams work up to 20 s more.
+// Shutdown budget (internal/server, cmd/crmbot): after SIGTERM the server
+// keeps serving for CRMBOT_DRAIN_DELAY, then in-flight requests get up to
+// 25 s, background Slack/Teams work up to 20 s more, and the sync and
+// delivery loops up to 10 s.
 const (
 	requestGrace    = 25
 	backgroundGrace = 20
+	loopGrace       = 10
 )
 
 // repoRoot walks up from the test's working directory to the directory
@@ -870,8 +873,14 @@ func TestKubernetesDeployment(t *testing.T) {
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
 		preStop = c.Lifecycle.PreStop.Sleep.Seconds
 	}
-	if tg := pod.TerminationGracePeriodSeconds; tg == nil || *tg < 45 || *tg < preStop+requestGrace+backgroundGrace {
-		t.Errorf("terminationGracePeriodSeconds %s, want ≥ 45 and ≥ preStop %d + %d + %d", ptrString(tg), preStop, requestGrace, backgroundGrace)
+	drain, err := time.ParseDuration(k.configMap.Data["CRMBOT_DRAIN_DELAY"])
+	if err != nil {
+		t.Fatalf("the ConfigMap's CRMBOT_DRAIN_DELAY: %v", err)
+	}
+	budget := preStop + int64(drain/time.Second) + requestGrace + backgroundGrace + loopGrace
+	if tg := pod.TerminationGracePeriodSeconds; tg == nil || *tg < budget {
+		t.Errorf("terminationGracePeriodSeconds %s, want ≥ preStop %d + drain %s + %d + %d + %d = %d", ptrString(tg), preStop, drain,
+			requestGrace, backgroundGrace, loopGrace, budget)
 	}
 
 	// Security.
@@ -1199,11 +1208,13 @@ func TestComposeProject(t *testing.T) {
 	if !slices.Contains(bot.CapDrop, "ALL") {
 		t.Errorf("crmbot cap_drop %q, want ALL", bot.CapDrop)
 	}
-	if !slices.ContainsFunc(bot.Ports, func(p composetypes.ServicePortConfig) bool { return p.Target == 3978 && p.Published == "3978" }) {
-		t.Errorf("crmbot ports %+v, want 3978:3978", bot.Ports)
+	// Published on loopback only: /metrics and /readyz stay off the network;
+	// the TLS proxy in front connects to it.
+	if len(bot.Ports) != 1 || bot.Ports[0].Target != 3978 || bot.Ports[0].Published != "3978" || bot.Ports[0].HostIP != "127.0.0.1" {
+		t.Errorf("crmbot ports %+v, want 127.0.0.1:3978:3978", bot.Ports)
 	}
-	if g := bot.StopGracePeriod; g == nil || time.Duration(*g) < (requestGrace+backgroundGrace)*time.Second {
-		t.Errorf("crmbot stop_grace_period %v, want ≥ %ds (SIGTERM drain)", g, requestGrace+backgroundGrace)
+	if g := bot.StopGracePeriod; g == nil || time.Duration(*g) < (15+requestGrace+backgroundGrace+loopGrace)*time.Second {
+		t.Errorf("crmbot stop_grace_period %v, want ≥ %ds (the longest drain delay + the SIGTERM budget)", g, 15+requestGrace+backgroundGrace+loopGrace)
 	}
 	if hc := bot.HealthCheck; hc == nil || !slices.Equal([]string(hc.Test), d.health) {
 		t.Errorf("crmbot healthcheck %+v, want the image's %q", hc, d.health)

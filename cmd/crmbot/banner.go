@@ -57,7 +57,11 @@ func printDemoBanner(w io.Writer, b demoBanner) {
 	if b.demoEvery > 0 {
 		line("Activity", "a record is reassigned to a linked demo user every %s", b.demoEvery)
 	}
-	line("Status", "%s/status (from this machine)", u)
+	if c.AdminToken == "" {
+		line("Status", "%s/status (from this machine)", u)
+	} else {
+		line("Status", "%s/status (with CRMBOT_ADMIN_TOKEN)", u)
+	}
 
 	sb.WriteString("\nNext:\n")
 	if c.Teams.Enabled() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -323,5 +324,42 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestStatusPageNeedsATokenWithARealOrg(t *testing.T) {
+	realOrg := map[string]string{"DATAVERSE_URL": "http://127.0.0.1:1", "DATAVERSE_TENANT_ID": "t",
+		"DATAVERSE_CLIENT_ID": "c", "DATAVERSE_CLIENT_SECRET": "s", "DATAVERSE_AUTHORITY_URL": "http://127.0.0.1:1",
+		"CRMBOT_DRAIN_DELAY": "0s"}
+	get := func(t *testing.T, env map[string]string, header string) int {
+		t.Helper()
+		addr := freeAddr(t)
+		base := "http://" + addr
+		env["CRMBOT_ADDR"], env["CRMBOT_PUBLIC_URL"] = addr, base
+		startCommand(t, nil, env)
+		waitFor(t, base+"/livez")
+		req, _ := http.NewRequest("GET", base+"/status?format=json", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Without a token, a loopback client is not proof of being the operator
+	// (a same-host TLS terminator makes everyone loopback): no page.
+	if code := get(t, maps.Clone(realOrg), ""); code != http.StatusNotFound {
+		t.Errorf("real org, no token, from loopback: /status = %d, want 404", code)
+	}
+	withToken := maps.Clone(realOrg)
+	withToken["CRMBOT_ADMIN_TOKEN"] = "0123456789abcdef-operator"
+	if code := get(t, maps.Clone(withToken), ""); code == http.StatusOK {
+		t.Errorf("real org, token set, no credentials: /status = 200")
+	}
+	if code := get(t, maps.Clone(withToken), "Bearer 0123456789abcdef-operator"); code != http.StatusOK {
+		t.Errorf("real org, right bearer token: /status = %d, want 200", code)
 	}
 }

@@ -157,16 +157,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	statusPage := &status.Handler{Store: st, Syncer: notif.poller, Keys: notif.keys, Recorder: recent, Token: cfg.AdminToken,
-		Logger: logger, Version: version, Replica: notif.poller.Holder}
-	if err := statusPage.Init(); err != nil {
-		return fmt.Errorf("CRMBOT_ADMIN_TOKEN: %w", err)
-	}
-	statusPage.Register(srv)
-	if cfg.AdminToken == "" {
-		logger.Info("status page: from this machine only (set CRMBOT_ADMIN_TOKEN to open it to operators)", "url", cfg.PublicURL+status.Path)
+	// The status page: behind CRMBOT_ADMIN_TOKEN; without one, only in the
+	// demo (embedded sandbox) and only from loopback. With a real org a
+	// same-host forwarder (a TLS terminator, a tunnel) would make every
+	// visitor look local, so there it needs the token (as Teams' dev mode
+	// needs the sandbox).
+	if cfg.AdminToken != "" || sb != nil {
+		statusPage := &status.Handler{Store: st, Syncer: notif.poller, Keys: notif.keys, Recorder: recent, Token: cfg.AdminToken,
+			Logger: logger, Version: version, Replica: notif.poller.Holder}
+		if err := statusPage.Init(); err != nil {
+			return fmt.Errorf("status page: %w", err)
+		}
+		statusPage.Register(srv)
+		if cfg.AdminToken == "" {
+			logger.Info("status page: from this machine only (set CRMBOT_ADMIN_TOKEN to open it to operators)", "url", cfg.PublicURL+status.Path)
+		} else {
+			logger.Info("status page", "url", cfg.PublicURL+status.Path)
+		}
 	} else {
-		logger.Info("status page", "url", cfg.PublicURL+status.Path)
+		logger.Info("status page off: set CRMBOT_ADMIN_TOKEN (at least 16 characters) to serve it", "path", status.Path)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -224,7 +233,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	stop()
-	wg.Wait()
+	// Sync (which releases its leases) and delivery stopped at the signal;
+	// a loop stuck in a slow call is not worth a SIGKILL.
+	loops := make(chan struct{})
+	go func() { wg.Wait(); close(loops) }()
+	select {
+	case <-loops:
+	case <-time.After(10 * time.Second):
+		logger.Warn("background loops still running at exit; leaving them (their work is claimed by other replicas)")
+	}
 	return err
 }
 

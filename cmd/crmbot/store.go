@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/crmbot/crmbot/internal/config"
 	"github.com/crmbot/crmbot/store"
@@ -32,6 +33,9 @@ func openStore(cfg *config.Config, logger *slog.Logger) (store.Store, func() err
 	}
 	s, err := redisstore.Open(cfg.RedisURL, redisstore.Options{Keys: keys})
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "REDIS_URL") {
+			return nil, nil, err
+		}
 		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	logger.Info("redis store", "key_id", keys.CurrentKeyID())

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c := &Config{
 		Addr:          get("CRMBOT_ADDR", ":3978"),
-		PublicURL:     strings.TrimRight(get("CRMBOT_PUBLIC_URL", "http://localhost:3978"), "/"),
+		PublicURL:     strings.TrimRight(get("CRMBOT_PUBLIC_URL", defaultPublicURL(get("CRMBOT_ADDR", ":3978"))), "/"),
 		LogLevel:      get("CRMBOT_LOG_LEVEL", "info"),
 		Catalog:       get("CRMBOT_CATALOG", ""),
 		RedisURL:      get("REDIS_URL", ""),
@@ -196,8 +197,8 @@ func Load(getenv func(string) string) (*Config, error) {
 			*d.dst = v
 		}
 	}
-	if c.DrainDelay > time.Minute {
-		errs = append(errs, fmt.Errorf("CRMBOT_DRAIN_DELAY: %s is over the 1m maximum (the shutdown grace follows it)", c.DrainDelay))
+	if c.DrainDelay > maxDrainDelay {
+		errs = append(errs, fmt.Errorf("CRMBOT_DRAIN_DELAY: %s is over the %s maximum (the whole shutdown must fit in a 75 s grace period)", c.DrainDelay, maxDrainDelay))
 	}
 	if c.SyncLease != 0 && c.SyncLease < 2*c.SyncInterval && c.SyncInterval != 0 {
 		// A holder renews before each cycle: a lease shorter than two intervals
@@ -237,6 +238,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// defaultPublicURL is http://localhost on the port of the listen address, so
+// a demo moved to another port (CRMBOT_ADDR=:8080) still links to itself.
+func defaultPublicURL(addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" && port != "0" {
+		return "http://localhost:" + port
+	}
+	return "http://localhost:3978"
+}
+
 func checkURL(name, v string, httpsOnly bool) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -247,6 +257,11 @@ func checkURL(name, v string, httpsOnly bool) error {
 	}
 	return nil
 }
+
+// maxDrainDelay bounds CRMBOT_DRAIN_DELAY: the drain, the 25 s request grace,
+// the 20 s for acknowledged work and the 10 s for background loops must fit
+// in a Kubernetes terminationGracePeriodSeconds of 75.
+const maxDrainDelay = 15 * time.Second
 
 // minAdminToken is the shortest CRMBOT_ADMIN_TOKEN accepted.
 const minAdminToken = 16
@@ -260,9 +275,14 @@ func checkRedisURL(v string) error {
 		return errors.New("REDIS_URL: not a URL (expected redis://[:password@]host:port[/db] or rediss://…)")
 	}
 	switch u.Scheme {
-	case "redis", "rediss":
+	case "redis", "rediss", "redis+cluster", "rediss+cluster":
 		if u.Host == "" {
 			return errors.New("REDIS_URL: no host (expected redis://host:port[/db])")
+		}
+		for _, a := range u.Query()["addr"] {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return fmt.Errorf("REDIS_URL: addr %q is not host:port", a)
+			}
 		}
 		if db := strings.Trim(u.Path, "/"); db != "" {
 			for _, r := range db {
@@ -276,7 +296,7 @@ func checkRedisURL(v string) error {
 			return errors.New("REDIS_URL: unix:// needs a socket path")
 		}
 	default:
-		return fmt.Errorf("REDIS_URL: scheme %q is not redis, rediss or unix (expected redis://host:port[/db])", u.Scheme)
+		return fmt.Errorf("REDIS_URL: scheme %q is not redis, rediss, redis+cluster, rediss+cluster or unix (expected redis://host:port[/db])", u.Scheme)
 	}
 	return nil
 }

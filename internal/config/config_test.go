@@ -18,6 +18,31 @@ func TestLoadDefaults(t *testing.T) {
 	}
 }
 
+func TestLoadAcceptsRedisURLs(t *testing.T) {
+	for _, u := range []string{
+		"redis://127.0.0.1:6379", "rediss://:secret@cache.example.com:6380/2", "unix:///run/redis.sock",
+		"redis+cluster://10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379", "rediss+cluster://user:pw@10.0.0.1:6380",
+	} {
+		if _, err := Load(env(map[string]string{"REDIS_URL": u, "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="})); err != nil {
+			t.Errorf("REDIS_URL %s refused: %v", u, err)
+		}
+	}
+}
+
+func TestPublicURLFollowsTheListenPort(t *testing.T) {
+	c, err := Load(env(map[string]string{"CRMBOT_ADDR": "127.0.0.1:8080"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL != "http://localhost:8080" {
+		t.Fatalf("PublicURL = %q, want http://localhost:8080", c.PublicURL)
+	}
+	c, err = Load(env(map[string]string{"CRMBOT_ADDR": ":8080", "CRMBOT_PUBLIC_URL": "https://bot.example.com/"}))
+	if err != nil || c.PublicURL != "https://bot.example.com" {
+		t.Fatalf("an explicit CRMBOT_PUBLIC_URL must win: %q %v", c.PublicURL, err)
+	}
+}
+
 func TestLoadErrorsNameTheVariable(t *testing.T) {
 	for name, tc := range map[string]struct {
 		env  map[string]string
@@ -36,6 +61,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"redis bare host":       {map[string]string{"REDIS_URL": "localhost:6379", "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "REDIS_URL"},
 		"redis scheme typo":     {map[string]string{"REDIS_URL": "reddis://localhost:6379", "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "REDIS_URL"},
 		"redis db not a number": {map[string]string{"REDIS_URL": "redis://localhost:6379/zero", "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "REDIS_URL"},
+		"cluster addr no port":  {map[string]string{"REDIS_URL": "redis+cluster://10.0.0.1:6379?addr=10.0.0.2", "CRMBOT_ENCRYPTION_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}, "REDIS_URL"},
+		"long drain delay":      {map[string]string{"CRMBOT_DRAIN_DELAY": "30s"}, "CRMBOT_DRAIN_DELAY"},
 		"short admin token":     {map[string]string{"CRMBOT_ADMIN_TOKEN": "letmein"}, "CRMBOT_ADMIN_TOKEN"},
 		"slack http no secret":  {map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"},
 		"slack socket no bot":   {map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"},

@@ -562,6 +562,10 @@ const (
 	StatusClosedTitle Key = "status.closed_title"
 	// StatusLoopbackOnly: Without a token, loopback clients only.
 	StatusLoopbackOnly Key = "status.loopback_only"
+	// StatusDeadReadError: the dead letters of {type} could not be read: {error}.
+	StatusDeadReadError Key = "status.dead_read_error"
+	// StatusReadTimedOut follows an error when a read ran out of its {seconds} s.
+	StatusReadTimedOut Key = "status.read_timed_out"
 	// StatusRefusedTitle: Title: a form post was refused.
 	StatusRefusedTitle Key = "status.refused_title"
 	// StatusCSRFRefused: A form post without a valid CSRF token or from another site.

@@ -130,7 +130,7 @@ func (h *Handler) validSession(v string) bool {
 
 func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: value, Path: Path, MaxAge: maxAge,
-		HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteLaxMode})
 }
 
 // csrfToken is the hidden field of the page's forms: bound to the session,

@@ -196,7 +196,7 @@ func (h *Handler) renderStatus(w http.ResponseWriter, r *http.Request, loc i18n.
 	}
 	for _, d := range rep.Dead {
 		if d.Error != "" {
-			v.DeadErrors = append(v.DeadErrors, d.RecordType+": "+d.Error)
+			v.DeadErrors = append(v.DeadErrors, loc.T(i18n.StatusDeadReadError, i18n.Args{"type": d.RecordType, "error": d.Error}))
 			continue
 		}
 		v.Dead = append(v.Dead, deadRowOf(f, d))

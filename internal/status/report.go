@@ -3,7 +3,6 @@ package status
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/crmbot/crmbot/bot"
 	"github.com/crmbot/crmbot/cards"
+	"github.com/crmbot/crmbot/internal/i18n"
 	"github.com/crmbot/crmbot/store"
 	crmsync "github.com/crmbot/crmbot/sync"
 )
@@ -165,9 +165,9 @@ func kindName(k cards.NotificationKind) string {
 
 // gather reads every source within ctx. A failing source is reported in its
 // part of the Report; gather itself never fails.
-func (h *Handler) gather(ctx context.Context) Report {
+func (h *Handler) gather(ctx context.Context, loc i18n.Localizer) Report {
 	now := h.Now()
-	rep := Report{Version: h.Version, Replica: h.Replica, Generated: now, SyncOn: h.Syncer != nil}
+	rep := Report{Version: h.Version, Replica: h.Replica, Generated: now, SyncOn: h.Syncer != nil, Links: []PlatformLinks{}}
 	if h.Recorder != nil {
 		rep.Errors = h.Recorder.Entries()
 	}
@@ -186,7 +186,7 @@ func (h *Handler) gather(ctx context.Context) Report {
 	wg.Go(func() {
 		counts, err := h.Store.LinkCounts(ctx)
 		if err != nil {
-			rep.LinksError = h.readError(ctx, "link counts", err)
+			rep.LinksError = h.readError(ctx, loc, "link counts", err)
 			return
 		}
 		for p, c := range counts {
@@ -195,7 +195,7 @@ func (h *Handler) gather(ctx context.Context) Report {
 		slices.SortFunc(rep.Links, func(a, b PlatformLinks) int { return strings.Compare(a.Platform, b.Platform) })
 	})
 	for i, key := range h.Keys {
-		wg.Go(func() { rep.Types[i], dead[i] = h.typeReport(ctx, now, key, polled) })
+		wg.Go(func() { rep.Types[i], dead[i] = h.typeReport(ctx, loc, now, key, polled) })
 	}
 	wg.Wait()
 	for _, d := range dead {
@@ -205,7 +205,7 @@ func (h *Handler) gather(ctx context.Context) Report {
 }
 
 // typeReport reads one SyncKey's state and dead letters.
-func (h *Handler) typeReport(ctx context.Context, now time.Time, key store.SyncKey, polled map[string]crmsync.TypeStatus) (TypeReport, []DeadReport) {
+func (h *Handler) typeReport(ctx context.Context, loc i18n.Localizer, now time.Time, key store.SyncKey, polled map[string]crmsync.TypeStatus) (TypeReport, []DeadReport) {
 	t := TypeReport{Org: key.Org, RecordType: key.RecordType, Phase: PhaseOff}
 	if polled != nil {
 		t.Phase = PhaseUnknown
@@ -218,7 +218,7 @@ func (h *Handler) typeReport(ctx context.Context, now time.Time, key store.SyncK
 		}
 	}
 	fail := func(what string, err error) {
-		t.Errors = append(t.Errors, h.readError(ctx, what+" of "+key.String(), err))
+		t.Errors = append(t.Errors, h.readError(ctx, loc, what+" of "+key.String(), err))
 	}
 
 	if lease, err := h.Store.Lease(ctx, key); err != nil {
@@ -247,7 +247,7 @@ func (h *Handler) typeReport(ctx context.Context, now time.Time, key store.SyncK
 	var dead []DeadReport
 	letters, err := h.Store.ListDead(ctx, key, h.DeadPerType)
 	if err != nil {
-		msg := h.readError(ctx, "dead letters of "+key.String(), err)
+		msg := h.readError(ctx, loc, "dead letters of "+key.String(), err)
 		t.Errors = append(t.Errors, msg)
 		return t, []DeadReport{{Org: key.Org, RecordType: key.RecordType, Error: msg}}
 	}
@@ -266,12 +266,13 @@ func (h *Handler) typeReport(ctx context.Context, now time.Time, key store.SyncK
 }
 
 // readError logs a failed read and returns what the page shows of it.
-func (h *Handler) readError(ctx context.Context, what string, err error) string {
+func (h *Handler) readError(ctx context.Context, loc i18n.Localizer, what string, err error) string {
+	h.Logger.Warn("status: read failed", "what", what, "err", err, "timed_out", ctx.Err() != nil)
+	msg := truncate(err.Error(), 300)
 	if ctx.Err() != nil {
-		err = fmt.Errorf("%w (the status page reads for %s at most)", err, ReadTimeout)
+		msg += " " + loc.T(i18n.StatusReadTimedOut, i18n.Args{"seconds": int(ReadTimeout / time.Second)})
 	}
-	h.Logger.Warn("status: read failed", "what", what, "err", err)
-	return truncate(err.Error(), 300)
+	return msg
 }
 
 func seconds(d time.Duration) float64 {

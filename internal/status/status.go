@@ -170,7 +170,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), ReadTimeout)
 	defer cancel()
-	rep := h.gather(ctx)
+	rep := h.gather(ctx, loc)
 	if r.URL.Query().Get("format") == "json" {
 		writeJSON(w, http.StatusOK, rep)
 		return
@@ -184,7 +184,8 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, loc i18n.Localizer, bad bool) {
 	wantsJSON := r.URL.Query().Get("format") == "json" || r.Header.Get("Authorization") != ""
 	if h.Token == "" {
-		h.Logger.Warn("status: refused a request that is not from loopback (set CRMBOT_ADMIN_TOKEN to open the page)",
+		// Info, not Warn: scanners would push real errors off the page.
+		h.Logger.Info("status: refused a request that is not from loopback (set CRMBOT_ADMIN_TOKEN to open the page)",
 			"remote", r.RemoteAddr)
 		if wantsJSON {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": loc.T(i18n.StatusLoopbackOnly, nil)})
@@ -195,7 +196,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, loc i18n.Locali
 		return
 	}
 	if bad {
-		h.Logger.Warn("status: wrong admin token", "remote", r.RemoteAddr)
+		h.Logger.Info("status: wrong admin token", "remote", r.RemoteAddr)
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="crmbot status"`)
 	if wantsJSON {

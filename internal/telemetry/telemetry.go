@@ -1,6 +1,6 @@
 // Package telemetry turns on OpenTelemetry tracing when, and only when, the
 // standard OTEL_* environment variables ask for it: spans go to an OTLP/HTTP
-// (protobuf) endpoint, W3C traceparent and baggage carry the trace across
+// (protobuf) endpoint, W3C traceparent carries the trace across
 // services. With nothing set it installs nothing and costs nothing.
 package telemetry
 
@@ -80,7 +80,10 @@ func Setup(ctx context.Context, getenv func(string) string, version string, logg
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// W3C trace context only: baggage from an unauthenticated caller (a
+	// link callback, say) must not ride along to Entra, Dataverse, Slack
+	// or the Bot Framework.
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		logger.Warn("opentelemetry", "error", err)
 	}))
