@@ -112,7 +112,7 @@ func (c *Core) searchAll(ctx context.Context, s *session, text string) (*cards.L
 		if errs[i] != nil {
 			if !errors.Is(errs[i], crm.ErrForbidden) {
 				failed++
-				c.Logger.Warn("search across types", "type", rt.Name, "error", errs[i])
+				c.Logger.WarnContext(ctx, "search across types", "type", rt.Name, "error", errs[i])
 			}
 			continue
 		}

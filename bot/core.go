@@ -95,6 +95,17 @@ type Sender interface {
 	Send(ctx context.Context, to store.ChatUser, v cards.View, opts SendOptions) (MessageRef, error)
 }
 
+// Deleter is implemented by a Sender that can take back a message it
+// posted. The delivery workers use it when two replicas posted the same
+// notification (one was paused between its last "posted meanwhile?" look
+// and its post): the one whose record of the post came second deletes its
+// own message.
+type Deleter interface {
+	// Delete removes the message ref names, which Send returned for a post
+	// to u. A message already gone is not an error.
+	Delete(ctx context.Context, u store.ChatUser, ref MessageRef) error
+}
+
 // ErrUnreachable: the platform will not take messages for the user (they
 // blocked or removed the app, or never opened a conversation the bot can
 // reach). Senders wrap it; a notification for such a user is skipped, not
@@ -374,7 +385,7 @@ func (c *Core) Resume(ctx context.Context, l store.Link, command string) error {
 	if strings.TrimSpace(command) != "" {
 		resp, err := c.Handle(ctx, Request{User: l.ChatUser, Locale: locale, Kind: KindCommand, Text: command})
 		if err != nil {
-			c.Logger.Warn("resumed command failed", "chat_user", l.ChatUser.String(), "error", err)
+			c.Logger.WarnContext(ctx, "resumed command failed", "chat_user", l.ChatUser.String(), "error", err)
 		}
 		if resp.View != nil {
 			views = append(views, resp.View)

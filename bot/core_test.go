@@ -2,7 +2,9 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,11 +35,16 @@ type world struct {
 	sent  *recorder
 }
 
-// recorder is a Sender that keeps what it was given.
+// recorder is a Sender that keeps what it was given, and a bot.Deleter:
+// a deleted post is no longer among what it keeps.
 type recorder struct {
 	mu    sync.Mutex
 	views map[store.ChatUser][]cards.View
 	opts  map[store.ChatUser][]bot.SendOptions
+	refs  map[store.ChatUser][]bot.MessageRef
+	seq   int
+	// deleted counts the posts Delete removed.
+	deleted int
 	// fail, when set, may refuse a send (nothing is recorded then).
 	fail func(to store.ChatUser, v cards.View) error
 }
@@ -53,10 +60,36 @@ func (r *recorder) Send(_ context.Context, to store.ChatUser, v cards.View, o bo
 	if r.views == nil {
 		r.views = map[store.ChatUser][]cards.View{}
 		r.opts = map[store.ChatUser][]bot.SendOptions{}
+		r.refs = map[store.ChatUser][]bot.MessageRef{}
 	}
+	r.seq++
+	ref := bot.MessageRef{Platform: to.Platform, Conversation: "D-" + to.UserID, ID: fmt.Sprintf("%d.%06d", time.Now().Unix(), r.seq)}
 	r.views[to] = append(r.views[to], v)
 	r.opts[to] = append(r.opts[to], o)
-	return bot.MessageRef{Platform: to.Platform, Conversation: "D-" + to.UserID, ID: time.Now().String()}, nil
+	r.refs[to] = append(r.refs[to], ref)
+	return ref, nil
+}
+
+// Delete implements bot.Deleter: the post goes from what was recorded.
+func (r *recorder) Delete(_ context.Context, to store.ChatUser, ref bot.MessageRef) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, x := range r.refs[to] {
+		if x == ref {
+			r.views[to] = slices.Delete(r.views[to], i, i+1)
+			r.opts[to] = slices.Delete(r.opts[to], i, i+1)
+			r.refs[to] = slices.Delete(r.refs[to], i, i+1)
+			r.deleted++
+			return nil
+		}
+	}
+	return nil // already gone
+}
+
+func (r *recorder) deletes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deleted
 }
 
 func (r *recorder) optsOf(u store.ChatUser) []bot.SendOptions {

@@ -52,8 +52,10 @@ var errAlreadySent = errors.New("delivered meanwhile by another replica")
 // of each SyncKey through the consumer group, and delivers each event to
 // every chat user linked to its Dynamics user by their preferences (skip,
 // hold for the digest or a snooze, post now), remembering each post so a
-// retry posts nothing twice, then acks. A failed delivery is retried (by a
-// claim after RetryAfter) until the outbox dead-letters it; an entry a dead
+// retry posts nothing twice, then acks. The record is first writer wins
+// (store.SentStore.ClaimSent): a worker that posted while another replica
+// delivered the same (event, user) deletes its own post. A failed delivery
+// is retried (by a claim after RetryAfter) until the outbox dead-letters it; an entry a dead
 // worker left is claimed the same way. Held notifications go out as one
 // digest when due. Create it, call Init, then Run.
 type Deliverer struct {
@@ -257,20 +259,70 @@ func (d *Deliverer) deliverTo(ctx context.Context, e store.OutboxEntry, a Assign
 			return err
 		}
 		mark = "held"
-		if r.Broken {
-			d.tellPaused(ctx, u)
-		}
 	default:
 		mark = refString(r.Ref)
-		if !a.Detected.IsZero() {
-			d.Metrics.latency(d.Now().Sub(a.Detected))
-		}
 	}
-	d.Metrics.outcome(a.RecordType, strings.SplitN(mark, ":", 2)[0])
-	if err := d.Store.MarkSent(ctx, e.DedupeKey, u, mark, sentTTL); err != nil {
+	// First writer wins: a replica paused after its last look (above) and
+	// before its post may have posted what the replica that claimed its
+	// entry posted and recorded meanwhile. Whoever records second undoes
+	// what it did.
+	recorded, err := d.Store.ClaimSent(ctx, e.DedupeKey, u, mark, sentTTL)
+	if err != nil {
 		return fmt.Errorf("remember the post: %w", err)
 	}
+	if recorded != mark {
+		d.undo(ctx, e, a, u, r, mark, recorded)
+		return nil
+	}
+	if r.Hold && r.Broken {
+		d.tellPaused(ctx, u)
+	}
+	if mark != "skipped" && mark != "held" && !a.Detected.IsZero() {
+		d.Metrics.latency(d.Now().Sub(a.Detected))
+	}
+	d.Metrics.outcome(a.RecordType, strings.SplitN(mark, ":", 2)[0])
 	return nil
+}
+
+// undo takes back what deliverTo did for (e, u) when its record came second
+// (mark lost to recorded, what another replica recorded first):
+//
+//   - a post is deleted (the Sender implements Deleter), whatever was
+//     recorded first: another post (a duplicate), "held" (the notification
+//     goes out in the user's digest; a post now would show it twice) or
+//     "skipped" (another replica found the user does not want it, or the
+//     record gone). A Sender that cannot delete leaves a duplicate, as does
+//     a failed delete: logged and counted, not retried.
+//   - a hold is dropped when a post (or a skip) was recorded first: the
+//     digest would repeat it.
+//   - a skip changes nothing.
+func (d *Deliverer) undo(ctx context.Context, e store.OutboxEntry, a Assignment, u store.ChatUser, r Delivery, mark, recorded string) {
+	log := d.Logger.With("entry", e.ID, "key", e.DedupeKey, "chat_user", u.String(), "recorded", recorded)
+	switch mark {
+	case "skipped":
+		return
+	case "held":
+		if err := d.Store.DropHeld(ctx, u, e.DedupeKey); err != nil {
+			log.Warn("delivery: another replica recorded this notification first; could not drop it from the held ones: the digest may repeat it", "error", err)
+			return
+		}
+		log.Info("delivery: another replica recorded this notification first; dropped it from the held ones")
+		return
+	}
+	log = log.With("posted", mark)
+	del, ok := d.Core.Senders[u.Platform].(Deleter)
+	if !ok {
+		d.Metrics.outcome(a.RecordType, "duplicate")
+		log.Warn("delivery: another replica recorded this notification first (this one was paused before its post); the platform cannot delete this copy: it shows twice")
+		return
+	}
+	if err := del.Delete(ctx, u, r.Ref); err != nil {
+		d.Metrics.outcome(a.RecordType, "duplicate")
+		log.Warn("delivery: another replica recorded this notification first (this one was paused before its post); could not delete this copy: it shows twice", "error", err)
+		return
+	}
+	d.Metrics.outcome(a.RecordType, "duplicate_removed")
+	log.Info("delivery: another replica recorded this notification first (this one was paused before its post); deleted this copy")
 }
 
 // tellPaused tells a user whose link broke, once per link, that their
@@ -435,7 +487,8 @@ type DeliveryMetrics struct {
 func NewDeliveryMetrics(reg prometheus.Registerer) *DeliveryMetrics {
 	m := &DeliveryMetrics{
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crmbot_notifications_total",
-			Help: "Notification deliveries per chat user by record type and outcome (posted, skipped, held, failed, dead)."},
+			Help: "Notification deliveries per chat user by record type and outcome (posted, skipped, held, failed, dead; " +
+				"duplicate_removed: a post another replica had made meanwhile, deleted again; duplicate: one that could not be)."},
 			[]string{"record_type", "outcome"}),
 		lat: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "crmbot_notification_latency_seconds",
 			Help:    "From the sync seeing an assignment to its card being posted.",

@@ -528,14 +528,14 @@ func (s *LinkService) ConfirmCode(ctx context.Context, u store.ChatUser, code st
 				}
 			}
 		}
-		s.log().Warn("account link code refused", "chat_user", u.String(), "attempt", p.Attempts)
+		s.log().WarnContext(ctx, "account link code refused", "chat_user", u.String(), "attempt", p.Attempts)
 		s.observe(OutcomeRefused)
 		return store.Link{}, ErrCodeInvalid
 	}
 	if _, err := s.Store.PutLink(ctx, p.Link, store.Tokens{RefreshToken: p.Refresh, AccessToken: p.Access, AccessExpiry: p.Expiry}); err != nil {
 		return store.Link{}, err
 	}
-	s.log().Info("account link sign-in", "outcome", OutcomeLinked.String(), "chat_user", u.String(),
+	s.log().InfoContext(ctx, "account link sign-in", "outcome", OutcomeLinked.String(), "chat_user", u.String(),
 		"systemuserid", p.Link.SystemUserID, "via", "code")
 	s.observe(OutcomeLinked)
 	p.Link.LinkedAt = s.now()
@@ -574,7 +574,7 @@ func (s *LinkService) Unlink(ctx context.Context, u store.ChatUser) (had bool, e
 	if err := s.Store.DeleteLink(ctx, u); err != nil {
 		return false, err
 	}
-	s.log().Info("account unlinked", "chat_user", u.String())
+	s.log().InfoContext(ctx, "account unlinked", "chat_user", u.String())
 	return true, nil
 }
 

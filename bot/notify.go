@@ -126,7 +126,7 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 	rt, err := c.notifyType(a)
 	if err != nil {
 		// A type no longer in the catalogue: nothing will ever show it.
-		c.Logger.Warn("notification skipped", "chat_user", u.String(), "error", err)
+		c.Logger.WarnContext(ctx, "notification skipped", "chat_user", u.String(), "error", err)
 		d.Skipped = true
 		return d
 	}
@@ -142,7 +142,7 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 	sender := c.Senders[u.Platform]
 	if sender == nil {
 		// That platform is switched off here: its users cannot be reached.
-		c.Logger.Warn("notification skipped: the chat user's platform is off", "chat_user", u.String())
+		c.Logger.WarnContext(ctx, "notification skipped: the chat user's platform is off", "chat_user", u.String())
 		d.Skipped = true
 		return d
 	}
@@ -198,7 +198,7 @@ func (c *Core) Deliver(ctx context.Context, a Assignment, u store.ChatUser, opts
 	}
 	d.Ref, d.Err = sender.Send(ctx, u, v, opts)
 	if errors.Is(d.Err, ErrUnreachable) {
-		c.Logger.Info("notification skipped: the chat user cannot be reached", "chat_user", u.String(), "error", d.Err)
+		c.Logger.InfoContext(ctx, "notification skipped: the chat user cannot be reached", "chat_user", u.String(), "error", d.Err)
 		d.Err, d.Skipped = nil, true
 		return d
 	}

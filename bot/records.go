@@ -120,7 +120,7 @@ func (c *Core) savePages(ctx context.Context, sess pageSession, sid string, page
 		err = c.Store.UpdateFlow(ctx, sid, b, pageSessionTTL)
 	}
 	if err != nil {
-		c.Logger.Warn("list paging state not saved", "error", err)
+		c.Logger.WarnContext(ctx, "list paging state not saved", "error", err)
 		return ""
 	}
 	return sid

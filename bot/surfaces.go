@@ -132,7 +132,7 @@ func (c *Core) recordRecent(ctx context.Context, u store.ChatUser, rt *crm.Recor
 	}
 	r := store.Recent{RecordType: rt.Name, RecordID: a.RecordID, Title: n.Title, Kind: int(a.Kind), By: a.By, At: c.Now()}
 	if err := rs.AddRecent(ctx, u, r); err != nil {
-		c.Logger.Warn("recent assignments not recorded", "chat_user", u.String(), "error", err)
+		c.Logger.WarnContext(ctx, "recent assignments not recorded", "chat_user", u.String(), "error", err)
 	}
 }
 
@@ -170,7 +170,7 @@ func (c *Core) Unfurl(ctx context.Context, req UnfurlRequest) (v cards.View, ok 
 	rec, err := s.crm.GetRecord(ctx, rt, id, append(append([]string{}, rt.List...), "ownerid")...)
 	if err != nil {
 		if !errors.Is(err, crm.ErrNotFound) && !errors.Is(err, crm.ErrForbidden) {
-			c.Logger.Warn("unfurl failed", "type", rt.Name, "error", err)
+			c.Logger.WarnContext(ctx, "unfurl failed", "type", rt.Name, "error", err)
 		}
 		return nil, false
 	}

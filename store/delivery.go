@@ -29,8 +29,21 @@ type SentStore interface {
 	// (opaque to the store: the platform's message reference), for ttl.
 	// ErrInvalid for an empty key, an invalid u or a ttl under 1ms.
 	MarkSent(ctx context.Context, key string, u ChatUser, ref string, ttl time.Duration) error
-	// SentRef returns the ref MarkSent recorded; ErrNotFound when none (or
-	// expired).
+	// ClaimSent records ref like MarkSent, but only if no ref is recorded
+	// for (key, u) yet — first writer wins — and returns the ref recorded
+	// afterwards: ref when this call recorded it (or the very same ref was
+	// there already: a retried claim, or two workers that found the same
+	// post), another one when an earlier MarkSent or ClaimSent got there
+	// first. The check and the write are one atomic step: of concurrent
+	// claims with different refs exactly one records its own. An expired
+	// ref counts as none. ErrInvalid as for MarkSent.
+	//
+	// The delivery workers claim after posting: a worker that finds
+	// another ref recorded posted a duplicate (it was paused between its
+	// last "posted meanwhile?" look and its post) and removes its own post.
+	ClaimSent(ctx context.Context, key string, u ChatUser, ref string, ttl time.Duration) (string, error)
+	// SentRef returns the ref MarkSent or ClaimSent recorded; ErrNotFound
+	// when none (or expired).
 	SentRef(ctx context.Context, key string, u ChatUser) (string, error)
 }
 

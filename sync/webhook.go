@@ -163,10 +163,10 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case poked:
 		h.webhookObserve("poked")
-		log.Debug("dataverse webhook: poller poked")
+		log.DebugContext(r.Context(), "dataverse webhook: poller poked")
 	default:
 		h.webhookObserve("ignored")
-		log.Info("dataverse webhook: not a record type or org we sync")
+		log.InfoContext(r.Context(), "dataverse webhook: not a record type or org we sync")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

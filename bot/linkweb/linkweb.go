@@ -63,7 +63,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusGone, bot.Outcome{Kind: bot.OutcomeExpired})
 		return
 	case err != nil:
-		h.log().Warn("link start failed", "err", err)
+		h.log().WarnContext(r.Context(), "link start failed", "err", err)
 		h.render(w, r, http.StatusServiceUnavailable, bot.Outcome{Kind: bot.OutcomeUnavailable})
 		return
 	}
@@ -157,7 +157,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, o b
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := page.Execute(w, v); err != nil {
-		h.log().Warn("link page render failed", "err", err)
+		h.log().WarnContext(r.Context(), "link page render failed", "err", err)
 	}
 }
 

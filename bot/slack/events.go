@@ -50,7 +50,7 @@ func (a *Adapter) event(ctx context.Context, body []byte) (any, error) {
 		if a.Dedupe != nil && cb.EventID != "" {
 			first, err := a.Dedupe.SeenOnce(ctx, "slack:event:"+cb.EventID, eventTTL)
 			if err != nil {
-				a.Logger.Warn("slack: event dedupe unavailable; handling anyway", "error", err)
+				a.Logger.WarnContext(ctx, "slack: event dedupe unavailable; handling anyway", "error", err)
 			} else if !first {
 				return nil, nil
 			}
@@ -91,7 +91,7 @@ func (a *Adapter) callback(ctx context.Context, ev slackevents.EventsAPIEvent, o
 }
 
 func (a *Adapter) uninstalled(ctx context.Context, team, enterprise string, org bool) {
-	a.Logger.Info("slack: app uninstalled or tokens revoked", "team", team, "enterprise", enterprise, "org_install", org)
+	a.Logger.InfoContext(ctx, "slack: app uninstalled or tokens revoked", "team", team, "enterprise", enterprise, "org_install", org)
 	if a.Uninstall == nil {
 		return
 	}
@@ -99,7 +99,7 @@ func (a *Adapter) uninstalled(ctx context.Context, team, enterprise string, org 
 		team = "" // the org-wide installation, not a workspace's
 	}
 	if err := a.Uninstall.Uninstalled(ctx, team, enterprise); err != nil {
-		a.Logger.Warn("slack: forgetting the installation failed", "team", team, "error", err)
+		a.Logger.WarnContext(ctx, "slack: forgetting the installation failed", "team", team, "error", err)
 	}
 }
 
@@ -109,25 +109,25 @@ func (a *Adapter) uninstalled(ctx context.Context, team, enterprise string, org 
 func (a *Adapter) publishHome(ctx context.Context, team, enterprise, userID string) {
 	api, err := a.api(ctx, team, enterprise)
 	if err != nil {
-		a.Logger.Warn("slack: no bot token for the workspace", "team", team, "error", err)
+		a.Logger.WarnContext(ctx, "slack: no bot token for the workspace", "team", team, "error", err)
 		return
 	}
 	p := a.profile(ctx, api, team, userID)
 	loc := a.Messages.For(p.Locale)
 	v, err := a.Core.Home(ctx, bot.HomeRequest{User: chatUser(team, userID), Locale: p.Locale})
 	if err != nil {
-		a.Logger.Warn("slack: home view", "error", err)
+		a.Logger.WarnContext(ctx, "slack: home view", "error", err)
 	}
 	if v == nil {
 		return
 	}
 	home, err := slackcards.Home(v, a.options(loc))
 	if err != nil {
-		a.Logger.Error("slack: home view does not fit", "error", err)
+		a.Logger.ErrorContext(ctx, "slack: home view does not fit", "error", err)
 		return
 	}
 	if _, err := api.PublishViewContext(ctx, goslack.PublishViewContextRequest{UserID: userID, View: home}); err != nil {
-		a.Logger.Warn("slack: views.publish failed", "error", err)
+		a.Logger.WarnContext(ctx, "slack: views.publish failed", "error", err)
 	}
 }
 
@@ -140,7 +140,7 @@ func (a *Adapter) unfurl(ctx context.Context, team, enterprise string, e *slacke
 	}
 	api, err := a.api(ctx, team, enterprise)
 	if err != nil {
-		a.Logger.Warn("slack: no bot token for the workspace", "team", team, "error", err)
+		a.Logger.WarnContext(ctx, "slack: no bot token for the workspace", "team", team, "error", err)
 		return
 	}
 	p := a.profile(ctx, api, team, e.User)
@@ -153,7 +153,7 @@ func (a *Adapter) unfurl(ctx context.Context, team, enterprise string, e *slacke
 		}
 		blocks, err := slackcards.Blocks(v, a.options(loc))
 		if err != nil {
-			a.Logger.Warn("slack: unfurl view does not fit", "error", err)
+			a.Logger.WarnContext(ctx, "slack: unfurl view does not fit", "error", err)
 			continue
 		}
 		unfurls[l.URL] = goslack.Attachment{Blocks: goslack.Blocks{BlockSet: blocks}}
@@ -162,6 +162,6 @@ func (a *Adapter) unfurl(ctx context.Context, team, enterprise string, e *slacke
 		return
 	}
 	if _, _, _, err := api.UnfurlMessageContext(ctx, e.Channel, e.MessageTimeStamp, unfurls); err != nil {
-		a.Logger.Warn("slack: chat.unfurl failed", "error", err)
+		a.Logger.WarnContext(ctx, "slack: chat.unfurl failed", "error", err)
 	}
 }

@@ -48,7 +48,7 @@ type result struct {
 func (a *Adapter) handle(ctx context.Context, req bot.Request) result {
 	resp, err := a.Core.Handle(ctx, req)
 	if err != nil {
-		a.Logger.Warn("slack: core", "chat_user", req.User.String(), "kind", req.Kind, "action", req.ActionID, "form", req.FormID, "error", err)
+		a.Logger.WarnContext(ctx, "slack: core", "chat_user", req.User.String(), "kind", req.Kind, "action", req.ActionID, "form", req.FormID, "error", err)
 	}
 	return result{resp: resp, err: err}
 }
@@ -118,7 +118,7 @@ func (a *Adapter) command(ctx context.Context, cmd goslack.SlashCommand) {
 func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, received time.Time) {
 	api, err := a.api(ctx, cmd.TeamID, cmd.EnterpriseID)
 	if err != nil {
-		a.Logger.Warn("slack: no bot token for the workspace", "team", cmd.TeamID, "error", err)
+		a.Logger.WarnContext(ctx, "slack: no bot token for the workspace", "team", cmd.TeamID, "error", err)
 		a.respond(ctx, cmd.ResponseURL, &cards.Message{Tone: cards.ToneWarning,
 			Text: []string{a.Messages.For().T(i18n.SlackNotInstalled, nil)}}, a.Messages.For(), false)
 		return
@@ -141,7 +141,7 @@ func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, rece
 	if err != nil {
 		// No modal (the trigger expired, or Slack refused): answer in the
 		// conversation, visible to the user only.
-		a.Logger.Warn("slack: views.open failed; answering through response_url", "error", err)
+		a.Logger.WarnContext(ctx, "slack: views.open failed; answering through response_url", "error", err)
 		a.respond(ctx, cmd.ResponseURL, a.withoutModal(r.resp.View, cmd.Text, loc), loc, false)
 		return
 	}
@@ -153,7 +153,7 @@ func (a *Adapter) runCommand(ctx context.Context, cmd goslack.SlashCommand, rece
 func (a *Adapter) updateView(ctx context.Context, api *client, id, hash string, v cards.View, m meta, loc i18n.Localizer) {
 	_, err := api.UpdateViewContext(ctx, a.modal(v, m, loc), "", hash, id)
 	if err != nil {
-		a.Logger.Warn("slack: views.update failed", "view", id, "error", err)
+		a.Logger.WarnContext(ctx, "slack: views.update failed", "view", id, "error", err)
 	}
 }
 
@@ -200,14 +200,14 @@ func (a *Adapter) respond(ctx context.Context, responseURL string, v cards.View,
 		msg.ResponseType = goslack.ResponseTypeEphemeral
 	}
 	if err := goslack.PostWebhookCustomHTTPContext(ctx, responseURL, a.HTTPClient, msg); err != nil {
-		a.Logger.Warn("slack: response_url failed", "error", err)
+		a.Logger.WarnContext(ctx, "slack: response_url failed", "error", err)
 	}
 }
 
 // deleteOriginal removes the ephemeral message a response_url came with.
 func (a *Adapter) deleteOriginal(ctx context.Context, responseURL string) {
 	if err := goslack.PostWebhookCustomHTTPContext(ctx, responseURL, a.HTTPClient, &goslack.WebhookMessage{DeleteOriginal: true}); err != nil {
-		a.Logger.Warn("slack: response_url delete_original failed", "error", err)
+		a.Logger.WarnContext(ctx, "slack: response_url delete_original failed", "error", err)
 	}
 }
 
@@ -255,7 +255,7 @@ func (a *Adapter) runAction(ctx context.Context, ic goslack.InteractionCallback,
 	team := teamOf(ic)
 	api, err := a.api(ctx, team, ic.Enterprise.ID)
 	if err != nil {
-		a.Logger.Warn("slack: no bot token for the workspace", "team", team, "error", err)
+		a.Logger.WarnContext(ctx, "slack: no bot token for the workspace", "team", team, "error", err)
 		return
 	}
 	p := a.profile(ctx, api, team, ic.User.ID)
@@ -346,7 +346,7 @@ func (a *Adapter) openLoading(ctx context.Context, api *client, ic goslack.Inter
 		vr, err = api.OpenViewContext(ctx, ic.TriggerID, a.waiting(i18n.SlackLoading, tm, loc))
 	}
 	if err != nil {
-		a.Logger.Warn("slack: could not open a modal", "error", err)
+		a.Logger.WarnContext(ctx, "slack: could not open a modal", "error", err)
 		if inModal {
 			return &goslack.View{ID: ic.View.ID, Hash: ic.View.Hash}, here
 		}
@@ -366,7 +366,7 @@ func (a *Adapter) replace(ctx context.Context, api *client, ic goslack.Interacti
 	case here.Channel != "" && here.TS != "":
 		a.updateMessage(ctx, api, here.Channel, here.TS, v, loc)
 	default:
-		a.Logger.Warn("slack: nowhere to show an answer", "container", ic.Container.Type)
+		a.Logger.WarnContext(ctx, "slack: nowhere to show an answer", "container", ic.Container.Type)
 	}
 }
 
@@ -393,7 +393,7 @@ func (a *Adapter) updateMessage(ctx context.Context, api *client, channel, ts st
 	}
 	_, _, _, err := api.UpdateMessageContext(ctx, channel, ts, goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
 	if err != nil {
-		a.Logger.Warn("slack: chat.update failed", "channel", channel, "error", err)
+		a.Logger.WarnContext(ctx, "slack: chat.update failed", "channel", channel, "error", err)
 	}
 }
 
@@ -422,7 +422,7 @@ func (a *Adapter) submission(ctx context.Context, ic goslack.InteractionCallback
 	a.background(ctx, workTimeout, func(ctx context.Context) {
 		api, err := a.api(ctx, team, ic.Enterprise.ID)
 		if err != nil {
-			a.Logger.Warn("slack: no bot token for the workspace", "team", team, "error", err)
+			a.Logger.WarnContext(ctx, "slack: no bot token for the workspace", "team", team, "error", err)
 			h.deliver(result{err: err})
 			return
 		}
@@ -556,7 +556,7 @@ func (a *Adapter) suggest(ctx context.Context, ic goslack.InteractionCallback) g
 	opts, err := a.Core.Lookup(ctx, bot.LookupRequest{User: chatUser(team, ic.User.ID), Locale: p.Locale,
 		Dataset: ic.ActionID, Query: ic.Value})
 	if err != nil {
-		a.Logger.Warn("slack: lookup failed", "dataset", ic.ActionID, "error", err)
+		a.Logger.WarnContext(ctx, "slack: lookup failed", "dataset", ic.ActionID, "error", err)
 		return empty
 	}
 	r, err := slackcards.OptionsResponse(opts)

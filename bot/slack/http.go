@@ -48,7 +48,7 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request, sslCheck bool
 			w.WriteHeader(http.StatusOK)
 			return nil
 		}
-		a.Logger.Warn("slack: request refused", "path", r.URL.Path, "reason", err)
+		a.Logger.WarnContext(r.Context(), "slack: request refused", "path", r.URL.Path, "reason", err)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return nil
 	default:

@@ -43,7 +43,8 @@ var refusedChannel = map[string]bool{
 }
 
 // Send posts v and returns the message's reference (channel and ts), kept
-// to update it in place. It implements bot.Sender.
+// to update it in place (Update) or take it back (Delete). It implements
+// bot.Sender.
 //
 // The post goes to the user's direct conversation with the bot, or to
 // opts.Channel when set; a channel the bot cannot write to (not a member,
@@ -273,6 +274,37 @@ func (a *Adapter) Update(ctx context.Context, to store.ChatUser, ref bot.Message
 			goslack.MsgOptionText(slackcards.FallbackText(v), false), goslack.MsgOptionBlocks(blocks...))
 		return err
 	})
+}
+
+// Delete removes a message Send posted (chat.delete with the bot token of
+// the user's workspace), paced and retried like the other writes to that
+// channel. It implements bot.Deleter: the delivery workers delete a
+// notification a paused replica posted after another replica had posted
+// and recorded it. A message already gone (message_not_found) is not an
+// error.
+func (a *Adapter) Delete(ctx context.Context, to store.ChatUser, ref bot.MessageRef) error {
+	if to.Platform != store.PlatformSlack || ref.Platform != store.PlatformSlack {
+		return fmt.Errorf("slack: cannot delete %s's message %+v", to, ref)
+	}
+	if ref.Conversation == "" || ref.ID == "" {
+		return fmt.Errorf("slack: delete: empty channel or ts in %+v", ref)
+	}
+	api, err := a.api(ctx, to.Tenant, "")
+	if err != nil {
+		return err
+	}
+	err = a.retry(ctx, ref.Conversation, func() error {
+		_, _, err := api.DeleteMessageContext(ctx, ref.Conversation, ref.ID)
+		return err
+	})
+	var se goslack.SlackErrorResponse
+	if errors.As(err, &se) && se.Err == "message_not_found" {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("slack: chat.delete %s in %s: %w", ref.ID, ref.Conversation, err)
+	}
+	return nil
 }
 
 // post posts v to a channel, paced and retried, and returns its ts. extra

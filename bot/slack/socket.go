@@ -56,11 +56,11 @@ func (a *Adapter) socketEvents(ctx context.Context, client *socketmode.Client) {
 func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
-		a.Logger.Info("slack: Socket Mode connected")
+		a.Logger.InfoContext(ctx, "slack: Socket Mode connected")
 	case socketmode.EventTypeInvalidAuth:
-		a.Logger.Error("slack: Socket Mode: invalid SLACK_APP_TOKEN")
+		a.Logger.ErrorContext(ctx, "slack: Socket Mode: invalid SLACK_APP_TOKEN")
 	case socketmode.EventTypeConnectionError:
-		a.Logger.Warn("slack: Socket Mode connection error; reconnecting", "error", evt.Data)
+		a.Logger.WarnContext(ctx, "slack: Socket Mode connection error; reconnecting", "error", evt.Data)
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(goslack.SlashCommand)
 		if !ok || evt.Request == nil {
@@ -84,7 +84,7 @@ func (a *Adapter) socketEvent(ctx context.Context, client *socketmode.Client, ev
 		}
 		payload, err := a.event(ctx, evt.Request.Payload)
 		if err != nil {
-			a.Logger.Warn("slack: Socket Mode event", "error", err)
+			a.Logger.WarnContext(ctx, "slack: Socket Mode event", "error", err)
 		}
 		a.ack(ctx, client, evt.Request, payload)
 	}
@@ -98,7 +98,7 @@ func (a *Adapter) ack(ctx context.Context, client *socketmode.Client, req *socke
 		err = client.AckCtx(ctx, req.EnvelopeID, payload)
 	}
 	if err != nil {
-		a.Logger.Warn("slack: Socket Mode ack failed", "error", err)
+		a.Logger.WarnContext(ctx, "slack: Socket Mode ack failed", "error", err)
 	}
 }
 
@@ -124,7 +124,7 @@ func (a *Adapter) fitAck(ctx context.Context, ic goslack.InteractionCallback, su
 		}
 		sleep(ctx, settleDelay) // after the ack below
 		if _, err := api.UpdateViewContext(ctx, full, "", "", ic.View.ID); err != nil {
-			a.Logger.Warn("slack: views.update failed", "view", ic.View.ID, "error", err)
+			a.Logger.WarnContext(ctx, "slack: views.update failed", "view", ic.View.ID, "error", err)
 		}
 	})
 	saving := a.waiting(i18n.SlackSaving, m, loc)

@@ -78,7 +78,7 @@ func (a *Adapter) profile(ctx context.Context, api *client, teamID, userID strin
 	defer cancel()
 	u, err := api.GetUserInfoContext(ctx, userID, goslack.GetUserInfoOptionIncludeLocale(true))
 	if err != nil {
-		a.Logger.Warn("slack: users.info failed", "team", teamID, "user", userID, "error", err)
+		a.Logger.WarnContext(ctx, "slack: users.info failed", "team", teamID, "user", userID, "error", err)
 		return profile{}
 	}
 	p := profile{Locale: u.Locale, Email: u.Profile.Email}

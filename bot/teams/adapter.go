@@ -158,14 +158,14 @@ func (a *Adapter) handle(ctx context.Context, req bot.Request) (r result) {
 		// A panic in the core must still answer the user (an invoke waits
 		// for this result), and never take the process down.
 		if p := recover(); p != nil {
-			a.Logger.Error("teams: the core panicked", "user", req.User.String(), "panic", p)
+			a.Logger.ErrorContext(ctx, "teams: the core panicked", "user", req.User.String(), "panic", p)
 			r = result{err: fmt.Errorf("teams: core panic: %v", p), resp: bot.Response{View: &cards.Message{
 				Tone: cards.ToneWarning, Text: []string{a.Messages.For(req.Locale).T(i18n.ErrorGeneric, nil)}}}}
 		}
 	}()
 	resp, err := a.Core.Handle(ctx, req)
 	if err != nil {
-		a.Logger.Warn("teams: request failed", "user", req.User.String(), "kind", int(req.Kind), "error", err)
+		a.Logger.WarnContext(ctx, "teams: request failed", "user", req.User.String(), "kind", int(req.Kind), "error", err)
 	}
 	return result{resp: resp, err: err}
 }

@@ -270,6 +270,23 @@ func (c *Connector) Update(ctx context.Context, serviceURL, conversationID, acti
 	return nil
 }
 
+// Delete removes a sent activity (Bot Framework "Delete activity": DELETE
+// {serviceUrl}/v3/conversations/{id}/activities/{activityId}). An activity
+// that is not there (deleted already) is a 404 APIError.
+func (c *Connector) Delete(ctx context.Context, serviceURL, conversationID, activityID string) error {
+	if conversationID == "" || activityID == "" {
+		return errors.New("teams: delete: empty conversation or activity id")
+	}
+	u, err := connectorURL(serviceURL, "v3", "conversations", conversationID, "activities", activityID)
+	if err != nil {
+		return fmt.Errorf("teams: delete %s in %s: %w", activityID, conversationID, err)
+	}
+	if err := c.call(ctx, "delete", http.MethodDelete, u, conversationID, nil, nil); err != nil {
+		return fmt.Errorf("teams: delete %s in %s: %w", activityID, conversationID, err)
+	}
+	return nil
+}
+
 // CreateConversation starts (or finds: Teams returns the existing one) the
 // 1:1 conversation of the bot with a user, for proactive messages (Bot
 // Framework "Create conversation": POST {serviceUrl}/v3/conversations).
@@ -325,12 +342,16 @@ func outgoing(a *Activity) *Activity {
 
 // call runs one connector operation: rate limit, token, request, retries.
 // limitKey is the conversation the per-conversation limits apply to ("" =
-// global only). The response body is decoded into res when non-nil.
+// global only). The response body is decoded into res when non-nil; a nil
+// body sends none (DELETE).
 func (c *Connector) call(ctx context.Context, op, method, u, limitKey string, body, res any) error {
 	c.init()
-	payload, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("encode: %w", err)
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("encode: %w", err)
+		}
 	}
 	attempts := cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	log := c.logger().With("op", op)
@@ -426,7 +447,9 @@ func (c *Connector) attempt(ctx context.Context, method, u string, payload []byt
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
 	req.Header.Set("Accept", "application/json")
 	if c.AppID != "" {
 		tok, err := c.token(ctx)

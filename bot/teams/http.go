@@ -46,7 +46,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Web Chat and Direct Line tokens pass the same checks, and their
 		// clients choose from, aadObjectId and channelData themselves: only
 		// Teams vouches for a Teams user.
-		a.Logger.Warn("teams: activity from another channel refused", "channel", truncate(act.ChannelID, 40))
+		a.Logger.WarnContext(r.Context(), "teams: activity from another channel refused", "channel", truncate(act.ChannelID, 40))
 		http.Error(w, "only the msteams channel is served here", http.StatusForbidden)
 		return
 	}
@@ -91,7 +91,7 @@ func (a *Adapter) read(w http.ResponseWriter, r *http.Request) (*Activity, int) 
 	}
 	act, err := ParseActivity(body)
 	if err != nil {
-		a.Logger.Info("teams: unreadable activity", "error", err)
+		a.Logger.InfoContext(r.Context(), "teams: unreadable activity", "error", err)
 		return nil, http.StatusBadRequest
 	}
 	return act, http.StatusOK
@@ -116,7 +116,7 @@ func ParseActivity(body []byte) (*Activity, error) {
 func (a *Adapter) authenticate(r *http.Request, act *Activity) int {
 	if a.DevMode {
 		if !fromLoopback(r) || !loopbackServiceURL(act.ServiceURL) {
-			a.Logger.Warn("teams: dev mode refuses a request that is not from loopback, or whose serviceUrl is not",
+			a.Logger.WarnContext(r.Context(), "teams: dev mode refuses a request that is not from loopback, or whose serviceUrl is not",
 				"remote", r.RemoteAddr, "host", truncate(r.Host, 80))
 			return http.StatusUnauthorized
 		}
@@ -130,10 +130,10 @@ func (a *Adapter) authenticate(r *http.Request, act *Activity) int {
 	}
 	if errors.Is(err, ErrKeysUnavailable) {
 		// Our failure, not the caller's: the Bot Framework retries a 503.
-		a.Logger.Error("teams: cannot check tokens: the Bot Framework signing keys are unavailable", "error", err)
+		a.Logger.ErrorContext(r.Context(), "teams: cannot check tokens: the Bot Framework signing keys are unavailable", "error", err)
 		return http.StatusServiceUnavailable
 	}
-	a.Logger.Warn("teams: unauthenticated request refused", "remote", r.RemoteAddr, "error", err)
+	a.Logger.WarnContext(r.Context(), "teams: unauthenticated request refused", "remote", r.RemoteAddr, "error", err)
 	return http.StatusUnauthorized
 }
 
@@ -232,7 +232,7 @@ func (a *Adapter) remember(ctx context.Context, u store.ChatUser, act *Activity)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := a.Conversations.PutConversation(ctx, u, ref); err != nil {
-		a.Logger.Warn("teams: could not store the conversation reference", "user", u.String(), "error", err)
+		a.Logger.WarnContext(ctx, "teams: could not store the conversation reference", "user", u.String(), "error", err)
 		a.refs.forget(u)
 	}
 }

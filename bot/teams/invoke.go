@@ -216,7 +216,7 @@ func (a *Adapter) search(ctx context.Context, u store.ChatUser, act *Activity, r
 	defer cancel()
 	opts, err := a.Core.Lookup(ctx, bot.LookupRequest{User: u, Locale: act.Locale, Dataset: dataset, Query: query})
 	if err != nil {
-		a.Logger.Info("teams: type-ahead failed", "dataset", dataset, "error", err)
+		a.Logger.InfoContext(ctx, "teams: type-ahead failed", "dataset", dataset, "error", err)
 	}
 	for i, o := range opts {
 		if i < skip {

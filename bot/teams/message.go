@@ -44,7 +44,7 @@ func (a *Adapter) message(ctx context.Context, u store.ChatUser, act *Activity) 
 	if _, err := a.Send(ctx, u, r.resp.View, bot.SendOptions{}); err != nil {
 		// Most often the app is installed in the team but not for the
 		// user: tell them where to find it rather than stay silent.
-		a.Logger.Warn("teams: could not answer in the 1:1 chat", "user", u.String(), "error", err)
+		a.Logger.WarnContext(ctx, "teams: could not answer in the 1:1 chat", "user", u.String(), "error", err)
 		note = &cards.Message{Tone: cards.ToneWarning, Text: []string{a.Messages.For(act.Locale).T(i18n.TeamsNoPrivateChat, nil)}}
 	}
 	a.reply(ctx, u, act, note)
@@ -123,14 +123,14 @@ func (a *Adapter) refreshOrigin(ctx context.Context, u store.ChatUser, act *Acti
 func (a *Adapter) update(ctx context.Context, u store.ChatUser, act *Activity, id string, v cards.View) {
 	err := a.Connector.Update(ctx, act.ServiceURL, act.Conversation.ID, id, a.messageOf(act.Locale, v))
 	if err != nil {
-		a.Logger.Warn("teams: could not update a card", "user", u.String(), "error", err)
+		a.Logger.WarnContext(ctx, "teams: could not update a card", "user", u.String(), "error", err)
 	}
 }
 
 // reply posts v in the activity's conversation.
 func (a *Adapter) reply(ctx context.Context, u store.ChatUser, act *Activity, v cards.View) {
 	if _, err := a.Connector.Send(ctx, act.ServiceURL, act.Conversation.ID, a.messageOf(act.Locale, v)); err != nil {
-		a.Logger.Warn("teams: could not reply", "user", u.String(), "error", err)
+		a.Logger.WarnContext(ctx, "teams: could not reply", "user", u.String(), "error", err)
 	}
 }
 
@@ -142,7 +142,7 @@ func (a *Adapter) post(ctx context.Context, u store.ChatUser, act *Activity, v c
 		return
 	}
 	if _, err := a.Send(ctx, u, v, bot.SendOptions{}); err != nil {
-		a.Logger.Warn("teams: could not post to the 1:1 chat", "user", u.String(), "error", err)
+		a.Logger.WarnContext(ctx, "teams: could not post to the 1:1 chat", "user", u.String(), "error", err)
 	}
 }
 

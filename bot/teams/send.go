@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	gosync "sync"
 	"time"
 
@@ -73,6 +74,39 @@ func (a *Adapter) Update(ctx context.Context, to store.ChatUser, m bot.MessageRe
 		return a.unreachable(ctx, to, err)
 	}
 	return nil
+}
+
+// activityDeleter is an Outbound that can delete an activity (*Connector
+// can).
+type activityDeleter interface {
+	Delete(ctx context.Context, serviceURL, conversationID, activityID string) error
+}
+
+// Delete removes a message Send posted (the connector's DELETE of the
+// activity). It implements bot.Deleter: the delivery workers delete a
+// notification a paused replica posted after another replica had posted
+// and recorded it. A message already gone (404) is not an error.
+func (a *Adapter) Delete(ctx context.Context, to store.ChatUser, m bot.MessageRef) error {
+	if to.Platform != store.PlatformTeams || m.Platform != store.PlatformTeams {
+		return fmt.Errorf("teams: cannot delete %s's message %+v", to, m)
+	}
+	ref, err := a.Conversations.Conversation(ctx, to)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrNoConversation, to)
+	}
+	if err != nil {
+		return err
+	}
+	del, ok := a.Connector.(activityDeleter)
+	if !ok {
+		return fmt.Errorf("teams: delete: the connector %T cannot delete: %w", a.Connector, errors.ErrUnsupported)
+	}
+	err = del.Delete(ctx, ref.ServiceURL, m.Conversation, m.ID)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 // unreachable marks the user unreachable when err says the bot may no

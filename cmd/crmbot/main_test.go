@@ -182,6 +182,20 @@ func TestServeWithEmbeddedSandbox(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("/status through a proxy = %d, want 403", resp.StatusCode)
 		}
+		// The handler's own log line carries the request's id, as the
+		// access log does: one id finds every line of a request.
+		id := resp.Header.Get("X-Request-Id")
+		var handlerLine, accessLine bool
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if !strings.Contains(line, `"request_id":"`+id+`"`) || id == "" {
+				continue
+			}
+			handlerLine = handlerLine || strings.Contains(line, "status: refused")
+			accessLine = accessLine || strings.Contains(line, `"msg":"http"`)
+		}
+		if !handlerLine || !accessLine {
+			t.Errorf("request %q: handler line with its id %v, access line with its id %v; logs:\n%s", id, handlerLine, accessLine, logs.String())
+		}
 	})
 
 	t.Run("metrics", func(t *testing.T) {

@@ -509,6 +509,12 @@ type tally struct {
 	latencies      []time.Duration
 	// dupDetails says, per duplicated notification, when each copy arrived.
 	dupDetails []string
+	// removed, per platform: copies posted a second time and deleted again
+	// by the replica whose record of the post came second (they are gone
+	// from the chat, so not counted in seen or dups); removedDetails names
+	// them (conversation, message id).
+	removed        map[string]int
+	removedDetails []string
 }
 
 func (t tally) lost() int { return len(t.missing) }
@@ -517,7 +523,20 @@ func (h *harness) count() tally {
 	h.mu.Lock()
 	assigned := slices.Clone(h.assigned)
 	h.mu.Unlock()
-	tl := tally{seen: map[string]int{}, dups: map[string]int{}}
+	tl := tally{seen: map[string]int{}, dups: map[string]int{}, removed: map[string]int{}}
+	for _, c := range h.slack.Calls("chat.delete") {
+		if c.Error == "" {
+			tl.removed[store.PlatformSlack]++
+			tl.removedDetails = append(tl.removedDetails, fmt.Sprintf("slack %s %s (posted %s)", c.Param("channel"), c.Param("ts"),
+				slackTime(c.Param("ts")).UTC().Format("15:04:05.000")))
+		}
+	}
+	for _, c := range h.teams.Calls(teamsfake.OpDelete) {
+		if c.Status == http.StatusOK {
+			tl.removed[store.PlatformTeams]++
+			tl.removedDetails = append(tl.removedDetails, fmt.Sprintf("teams %s %s", c.ConversationID, c.ActivityID))
+		}
+	}
 	for _, c := range h.users {
 		want := map[string]assignment{}
 		for _, a := range assigned {
@@ -708,6 +727,10 @@ func (h *harness) checkAllowing(tl tally, slackDups int) {
 	if len(tl.dupDetails) > 0 {
 		sort.Strings(tl.dupDetails)
 		t.Logf("duplicates (times UTC):\n  %s", strings.Join(tl.dupDetails, "\n  "))
+	}
+	if len(tl.removedDetails) > 0 {
+		t.Logf("posted twice, the second copy deleted (not counted above): slack %d, teams %d:\n  %s",
+			tl.removed[store.PlatformSlack], tl.removed[store.PlatformTeams], strings.Join(tl.removedDetails, "\n  "))
 	}
 	if tl.unkeyed > 0 {
 		t.Errorf("%d Slack notifications carry no crmbot_notification metadata key", tl.unkeyed)

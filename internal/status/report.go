@@ -267,7 +267,7 @@ func (h *Handler) typeReport(ctx context.Context, loc i18n.Localizer, now time.T
 
 // readError logs a failed read and returns what the page shows of it.
 func (h *Handler) readError(ctx context.Context, loc i18n.Localizer, what string, err error) string {
-	h.Logger.Warn("status: read failed", "what", what, "err", err, "timed_out", ctx.Err() != nil)
+	h.Logger.WarnContext(ctx, "status: read failed", "what", what, "err", err, "timed_out", ctx.Err() != nil)
 	msg := truncate(err.Error(), 300)
 	if ctx.Err() != nil {
 		msg += " " + loc.T(i18n.StatusReadTimedOut, i18n.Args{"seconds": int(ReadTimeout / time.Second)})

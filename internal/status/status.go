@@ -185,7 +185,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, loc i18n.Locali
 	wantsJSON := r.URL.Query().Get("format") == "json" || r.Header.Get("Authorization") != ""
 	if h.Token == "" {
 		// Info, not Warn: scanners would push real errors off the page.
-		h.Logger.Info("status: refused a request that is not from loopback (set CRMBOT_ADMIN_TOKEN to open the page)",
+		h.Logger.InfoContext(r.Context(), "status: refused a request that is not from loopback (set CRMBOT_ADMIN_TOKEN to open the page)",
 			"remote", r.RemoteAddr)
 		if wantsJSON {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": loc.T(i18n.StatusLoopbackOnly, nil)})
@@ -196,7 +196,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, loc i18n.Locali
 		return
 	}
 	if bad {
-		h.Logger.Info("status: wrong admin token", "remote", r.RemoteAddr)
+		h.Logger.InfoContext(r.Context(), "status: wrong admin token", "remote", r.RemoteAddr)
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="crmbot status"`)
 	if wantsJSON {
@@ -226,7 +226,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setSession(w, r, h.newSession(), int(SessionTTL.Seconds()))
-	h.Logger.Info("status: operator signed in", "remote", r.RemoteAddr)
+	h.Logger.InfoContext(r.Context(), "status: operator signed in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, Path, http.StatusSeeOther)
 }
 
@@ -270,9 +270,9 @@ func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
 		flash = flashGone
 	case err != nil:
 		flash = flashFailed
-		h.Logger.Error("status: dead letter retry failed", "key", key.String(), "dead_id", id, "err", err)
+		h.Logger.ErrorContext(ctx, "status: dead letter retry failed", "key", key.String(), "dead_id", id, "err", err)
 	default:
-		h.Logger.Info("status: dead letter sent back to the outbox", "key", key.String(), "dead_id", id, "entry", entry)
+		h.Logger.InfoContext(ctx, "status: dead letter sent back to the outbox", "key", key.String(), "dead_id", id, "entry", entry)
 	}
 	q := url.Values{"flash": {flash}, "type": {key.RecordType}}
 	http.Redirect(w, r, Path+"?"+q.Encode(), http.StatusSeeOther)
@@ -287,7 +287,7 @@ func (h *Handler) allowPost(w http.ResponseWriter, r *http.Request, loc i18n.Loc
 		return c, false
 	}
 	if !h.parseForm(w, r) || !h.postAllowed(r, c) {
-		h.Logger.Warn("status: refused a form post without a valid CSRF token or from another site",
+		h.Logger.WarnContext(r.Context(), "status: refused a form post without a valid CSRF token or from another site",
 			"path", r.URL.Path, "remote", r.RemoteAddr, "origin", truncate(r.Header.Get("Origin"), 100))
 		h.refusePost(w, loc)
 		return c, false

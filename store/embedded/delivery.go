@@ -64,6 +64,29 @@ func (s *Store) MarkSent(ctx context.Context, key string, u store.ChatUser, ref 
 	return nil
 }
 
+// ClaimSent implements store.SentStore: under the store's lock, so the
+// look and the write are one step.
+func (s *Store) ClaimSent(ctx context.Context, key string, u store.ChatUser, ref string, ttl time.Duration) (string, error) {
+	if err := checkSent(key, u); err != nil {
+		return "", fmt.Errorf("claim sent: %w", err)
+	}
+	if err := store.CheckTTL(ttl); err != nil {
+		return "", fmt.Errorf("claim sent %q to %s: %w", key, u, err)
+	}
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	now := s.now()
+	if e, ok := s.d.sent[sentKey{key, u}]; ok && now.Before(e.expires) {
+		return string(e.value), nil
+	}
+	if s.d.sent == nil {
+		s.d.sent = map[sentKey]expiring{}
+	}
+	s.d.sent[sentKey{key, u}] = expiring{value: []byte(ref), expires: now.Add(ttl)}
+	s.wrote()
+	return ref, nil
+}
+
 // SentRef implements store.SentStore.
 func (s *Store) SentRef(ctx context.Context, key string, u store.ChatUser) (string, error) {
 	if err := checkSent(key, u); err != nil {

@@ -104,6 +104,17 @@ if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) 
 return 1
 `)
 
+// claimSentScript records a sent ref unless one is recorded, and returns
+// the ref recorded afterwards. A script rather than SET NX GET, which needs
+// Redis 7.0 (6.2 refuses GET with NX). One key: fine on a cluster.
+// KEYS: sent key. ARGV: ref, ttl (ms).
+var claimSentScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`)
+
 // LinkedSystemUsers implements store.LinkIndex: one pipeline of EXISTS on
 // the reverse-index sets (a set goes when its last member does). They all
 // share {links}, so on a cluster the pipeline goes to one node.
@@ -148,6 +159,23 @@ func (s *Store) MarkSent(ctx context.Context, key string, u store.ChatUser, ref 
 		return fmt.Errorf("mark sent %q to %s: %w", key, u, err)
 	}
 	return wrapErr("mark sent "+key+" to "+u.String(), s.rdb.Set(ctx, s.ks.sent(key, u), ref, ttl).Err())
+}
+
+// ClaimSent implements store.SentStore: one script (GET, then SET PX if
+// nothing was there). A caller that retries a claim whose answer was lost
+// (store.ErrUnavailable) finds its own ref: the same answer.
+func (s *Store) ClaimSent(ctx context.Context, key string, u store.ChatUser, ref string, ttl time.Duration) (string, error) {
+	if err := checkSent(key, u); err != nil {
+		return "", fmt.Errorf("claim sent: %w", err)
+	}
+	if err := store.CheckTTL(ttl); err != nil {
+		return "", fmt.Errorf("claim sent %q to %s: %w", key, u, err)
+	}
+	got, err := claimSentScript.Run(ctx, s.rdb, []string{s.ks.sent(key, u)}, ref, max(ttl.Milliseconds(), 1)).Text()
+	if err != nil {
+		return "", wrapErr("claim sent "+key+" to "+u.String(), err)
+	}
+	return got, nil
 }
 
 // SentRef implements store.SentStore.

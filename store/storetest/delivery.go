@@ -19,7 +19,7 @@ var Odd = store.ChatUser{Platform: store.PlatformTeams, Tenant: "t:{held}%2F é+
 
 // RunDelivery checks what the delivery workers keep: the link index
 // (LinkedSystemUsers), posted notifications (MarkSent/SentRef, with
-// expiry), and held notifications (Hold and its trimming and due-time
+// expiry; ClaimSent: first writer wins, atomically), and held notifications (Hold and its trimming and due-time
 // rules, WakeHeld, DueHeld, HeldFor, DropHeld, and concurrent writers).
 func RunDelivery(t *testing.T, newFixture NewFunc) {
 	t.Run("LinkIndex", func(t *testing.T) { runLinkIndex(t, newFixture) })
@@ -157,6 +157,117 @@ func runSent(t *testing.T, newFixture NewFunc) {
 		wantErr(t, "SentRef invalid user", err, store.ErrInvalid)
 		_, err = s.SentRef(c, key, Alice)
 		wantErr(t, "SentRef after refused marks", err, store.ErrNotFound)
+		for _, tc := range []struct {
+			what string
+			key  string
+			u    store.ChatUser
+			ttl  time.Duration
+		}{
+			{"empty key", "", Alice, longTTL},
+			{"invalid user", key, store.ChatUser{}, longTTL},
+			{"no ttl", key, Alice, 0},
+			{"negative ttl", key, Alice, -time.Second},
+		} {
+			_, err := s.ClaimSent(c, tc.key, tc.u, "r", tc.ttl)
+			wantErr(t, "ClaimSent "+tc.what, err, store.ErrInvalid)
+		}
+		_, err = s.SentRef(c, key, Alice)
+		wantErr(t, "SentRef after refused claims", err, store.ErrNotFound)
+	})
+
+	// ClaimSent: the first ref recorded stays; later claims get it back.
+	claim := func(t *testing.T, s store.Store, key string, u store.ChatUser, ref string, ttl time.Duration, want string) {
+		t.Helper()
+		got, err := s.ClaimSent(ctx(t), key, u, ref, ttl)
+		noErr(t, "ClaimSent "+ref, err)
+		if got != want {
+			t.Fatalf("ClaimSent(%q, %s, %q) = %q, want %q", key, u, ref, got, want)
+		}
+		if rec, err := s.SentRef(ctx(t), key, u); err != nil || rec != want {
+			t.Fatalf("SentRef after ClaimSent(%q) = %q, %v; want %q", ref, rec, err, want)
+		}
+	}
+
+	t.Run("claim: first writer wins", func(t *testing.T) {
+		s := newFixture(t, mustKeyring(t)).Store
+		claim(t, s, key, Alice, "posted:slack|D1|1.000001", longTTL, "posted:slack|D1|1.000001")
+		claim(t, s, key, Alice, "posted:slack|D1|2.000002", longTTL, "posted:slack|D1|1.000001")
+		// The same ref again (a retried claim, or a worker that found the
+		// first post and claims it): recorded, so its own.
+		claim(t, s, key, Alice, "posted:slack|D1|1.000001", longTTL, "posted:slack|D1|1.000001")
+		// Per key and user.
+		claim(t, s, key, Bob, "posted:slack|D2|3.000003", longTTL, "posted:slack|D2|3.000003")
+		claim(t, s, key+"x", Alice, "held", longTTL, "held")
+		oddKey := "a:b{held}%3A c|" + Odd.UserID
+		claim(t, s, oddKey, Odd, "posted:teams|a:1x|17", longTTL, "posted:teams|a:1x|17")
+		claim(t, s, oddKey, Odd, "skipped", longTTL, "posted:teams|a:1x|17")
+	})
+
+	t.Run("claim after MarkSent", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		for _, mark := range []string{"held", "skipped", "posted:slack|D1|1.000001"} {
+			u := store.ChatUser{Platform: store.PlatformSlack, Tenant: "T1", UserID: "U" + strings.ToUpper(mark[:4])}
+			noErr(t, "MarkSent "+mark, s.MarkSent(c, key, u, mark, longTTL))
+			claim(t, s, key, u, "posted:slack|D9|9.000009", longTTL, mark)
+		}
+		// MarkSent still overwrites what a claim recorded.
+		claim(t, s, key, Carol, "posted:teams|a:1|1", longTTL, "posted:teams|a:1|1")
+		noErr(t, "MarkSent over a claim", s.MarkSent(c, key, Carol, "skipped", longTTL))
+		if got, err := s.SentRef(c, key, Carol); err != nil || got != "skipped" {
+			t.Fatalf("SentRef after MarkSent over a claim = %q, %v", got, err)
+		}
+	})
+
+	t.Run("claim expiry", func(t *testing.T) {
+		f := newFixture(t, mustKeyring(t))
+		s := f.Store
+		claim(t, s, key, Alice, "first", shortTTL, "first")
+		claim(t, s, key, Bob, "long", longTTL, "long")
+		claim(t, s, key, Alice, "second", longTTL, "first")
+		f.Advance(shortTTL + 300*time.Millisecond)
+		// Expired: the next claim wins, and keeps its own TTL.
+		claim(t, s, key, Alice, "third", longTTL, "third")
+		claim(t, s, key, Bob, "late", longTTL, "long")
+		f.Advance(shortTTL + 300*time.Millisecond)
+		if got, err := s.SentRef(ctx(t), key, Alice); err != nil || got != "third" {
+			t.Fatalf("a claim after an expiry kept %q, %v", got, err)
+		}
+	})
+
+	t.Run("concurrent claims: exactly one wins", func(t *testing.T) {
+		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
+		const n = 32
+		for round := range 5 {
+			k := fmt.Sprintf("%s|round%d", key, round)
+			got := make([]string, n)
+			errs := make([]error, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					got[i], errs[i] = s.ClaimSent(c, k, Alice, fmt.Sprintf("posted:slack|D1|%d.%06d", round, i), longTTL)
+				})
+			}
+			close(start)
+			wg.Wait()
+			winners := 0
+			for i := range n {
+				noErr(t, "concurrent ClaimSent", errs[i])
+				if got[i] != got[0] {
+					t.Fatalf("round %d: claims saw different winners: %q and %q", round, got[0], got[i])
+				}
+				if got[i] == fmt.Sprintf("posted:slack|D1|%d.%06d", round, i) {
+					winners++
+				}
+			}
+			if winners != 1 {
+				t.Fatalf("round %d: %d of %d concurrent claims won, want exactly 1 (%v)", round, winners, n, got)
+			}
+			if rec, err := s.SentRef(c, k, Alice); err != nil || rec != got[0] {
+				t.Fatalf("round %d: SentRef = %q, %v; the winner was %q", round, rec, err, got[0])
+			}
+		}
 	})
 }
 

@@ -197,6 +197,39 @@ func (s *Server) chatUpdate(r *request) (map[string]any, *apiError) {
 	return map[string]any{"channel": ch, "ts": m.TS, "text": m.Text, "message": s.messageJSON(m, true)}, nil
 }
 
+// chat.delete joins the method table here, next to its handler.
+func init() { handlers["chat.delete"] = (*Server).chatDelete }
+
+// chatDelete removes a message from its conversation, as Slack does with a
+// bot token: only the bot's own messages (cant_delete_message otherwise),
+// message_not_found for an unknown ts (or one deleted already),
+// channel_not_found for a conversation the bot cannot see. The message
+// leaves conversations.history and [Server.Messages]; the call stays in
+// [Server.Calls]. Not modelled: the tombstone Slack leaves for a thread
+// parent with replies, and the message_deleted event.
+func (s *Server) chatDelete(r *request) (map[string]any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ts := r.str("channel"), r.str("ts")
+	_, isDM := s.dmUser[ch]
+	c := s.channels[ch]
+	if c != nil && !s.channelVisibleLocked(r.team, c) {
+		return nil, errf("channel_not_found")
+	}
+	if _, has := s.messages[ch]; !isDM && c == nil && !has {
+		return nil, errf("channel_not_found")
+	}
+	i := slices.IndexFunc(s.messages[ch], func(m *Message) bool { return m.TS == ts })
+	if ts == "" || i < 0 {
+		return nil, errf("message_not_found")
+	}
+	if s.messages[ch][i].BotID != r.team.BotID {
+		return nil, errf("cant_delete_message")
+	}
+	s.messages[ch] = slices.Delete(s.messages[ch], i, i+1)
+	return map[string]any{"channel": ch, "ts": ts}, nil
+}
+
 func (s *Server) chatPostEphemeral(r *request) (map[string]any, *apiError) {
 	text, blocks, _, aerr := messageContent(r, true)
 	if aerr != nil {

@@ -29,7 +29,9 @@
 //     /v3/conversations/{id}/activities/{replyToId} (reply) answer 201 {id}
 //     with Teams-like numeric, strictly increasing activity ids; PUT
 //     …/activities/{activityId} replaces the activity (200 {id}, 404
-//     ActivityNotFound when unknown in that conversation).
+//     ActivityNotFound when unknown in that conversation); DELETE
+//     …/activities/{activityId} removes it (200, no body; 404
+//     ActivityNotFound when unknown or deleted already).
 //   - Messages need text or attachments; an attachment of type
 //     application/vnd.microsoft.card.adaptive must carry a JSON object with
 //     "type":"AdaptiveCard" (400 BadArgument); bodies over 100 KB get 413
@@ -41,8 +43,8 @@
 //
 //   - One bot; any conversation id is accepted for sends (those of inbound
 //     activities never went through create-conversation here).
-//   - No throttling unless injected with [Server.Fail]; delete, members and
-//     other connector routes are 404.
+//   - No throttling unless injected with [Server.Fail]; members and other
+//     connector routes are 404.
 //   - Soft rules Teams would not reject but that we promise to keep are
 //     recorded as [Violation]s: a card over 28 KB, an Adaptive Card version
 //     above 1.5, text and a card in one message (the Agents Playground

@@ -411,10 +411,75 @@ func TestDelayAndWaitFor(t *testing.T) {
 func TestUnknownRoute(t *testing.T) {
 	s := New(Options{})
 	defer s.Close()
-	if st, _, _ := do(t, "DELETE", s.URL()+"/v3/conversations/a/activities/1", "", "application/json", ""); st != 404 {
+	if st, _, _ := do(t, "GET", s.URL()+"/v3/conversations/a/members", "", "application/json", ""); st != 404 {
 		t.Errorf("status %d", st)
 	}
 	if v := s.Violations(); len(v) != 1 || v[0].Kind != "unknown_route" {
 		t.Errorf("violations %+v", v)
+	}
+}
+
+// DELETE of an activity: gone from Activities and All, 200 with no body;
+// unknown, deleted already or in another conversation: 404
+// ActivityNotFound, and not a violation (a retried delete meets it).
+func TestDeleteActivity(t *testing.T) {
+	s := New(Options{RequireAuth: true})
+	defer s.Close()
+	auth := token(t, s)
+	const conv = "a:1delete"
+	send := func() string {
+		t.Helper()
+		st, m, _ := do(t, "POST", s.URL()+"/v3/conversations/"+url.PathEscape(conv)+"/activities", auth, "application/json", cardMsg)
+		if st != 201 {
+			t.Fatalf("send: %d %v", st, m)
+		}
+		return m["id"].(string)
+	}
+	keep, dup := send(), send()
+	del := func(conv, id, auth string) (int, map[string]any) {
+		t.Helper()
+		st, m, _ := do(t, "DELETE", s.URL()+"/v3/conversations/"+url.PathEscape(conv)+"/activities/"+id, auth, "", "")
+		return st, m
+	}
+	if st, _ := del(conv, dup, ""); st != 401 {
+		t.Fatalf("delete without a token: %d", st)
+	}
+	if got := s.Activities(conv); len(got) != 2 {
+		t.Fatalf("an unauthorized delete removed something: %+v", got)
+	}
+	before := len(s.Violations()) // the 401 is one; count what follows
+	if st, m := del(conv, dup, auth); st != 200 || m != nil {
+		t.Fatalf("delete: %d %v", st, m)
+	}
+	if got := s.Activities(conv); len(got) != 1 || got[0].ID != keep {
+		t.Fatalf("after the delete: %+v, want only %s", got, keep)
+	}
+	if all := s.All(); len(all) != 1 {
+		t.Fatalf("All after the delete: %+v", all)
+	}
+	for _, tc := range []struct{ conv, id string }{{conv, dup}, {conv, "999"}, {"a:1other", keep}} {
+		st, m := del(tc.conv, tc.id, auth)
+		if e, _ := m["error"].(map[string]any); st != 404 || e["code"] != "ActivityNotFound" {
+			t.Errorf("delete %s in %s: %d %v, want 404 ActivityNotFound", tc.id, tc.conv, st, m)
+		}
+	}
+	if v := s.Violations(); len(v) != before {
+		t.Fatalf("deletes recorded violations: %+v", v[before:])
+	}
+	calls := s.Calls(OpDelete)
+	if len(calls) != 5 || calls[1].Status != 200 || calls[1].ConversationID != conv || calls[1].ActivityID != dup {
+		t.Fatalf("delete calls %+v", calls)
+	}
+	// A delete whose answer is lost: done, and its retry meets a 404.
+	dup = send()
+	s.Fail(OpDelete, 1, Fault{Status: 502, Delivered: true})
+	if st, _ := del(conv, dup, auth); st != 502 {
+		t.Fatalf("faulty delete: %d", st)
+	}
+	if got := s.Activities(conv); len(got) != 1 {
+		t.Fatalf("a delivered fault kept the activity: %+v", got)
+	}
+	if st, _ := del(conv, dup, auth); st != 404 {
+		t.Fatalf("retry of a delivered delete: %d", st)
 	}
 }

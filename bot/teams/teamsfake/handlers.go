@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -326,6 +327,26 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request) {
 		rec.Updates++
 		s.changedLocked()
 		return answer{status: http.StatusOK, body: map[string]any{"id": id}}
+	})
+}
+
+// serveDelete removes a posted activity (Bot Framework "Delete activity":
+// 200 with no body). An activity the conversation does not have (never
+// posted, or deleted already) is a 404 ActivityNotFound — not a violation:
+// a delete retried after its answer was lost meets it.
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request) {
+	conv, id := r.PathValue("conversation"), r.PathValue("activity")
+	s.handle(w, r, OpDelete, conv, id, true, func([]byte) answer {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rec := s.byID[conv+"\x00"+id]
+		if rec == nil {
+			return errorAnswer(http.StatusNotFound, "ActivityNotFound", "The activity was not found.")
+		}
+		delete(s.byID, conv+"\x00"+id)
+		s.activities = slices.DeleteFunc(s.activities, func(a *Activity) bool { return a == rec })
+		s.changedLocked()
+		return answer{status: http.StatusOK}
 	})
 }
 

@@ -18,6 +18,7 @@ const (
 	OpSend               = "send"
 	OpReply              = "reply"
 	OpUpdate             = "update"
+	OpDelete             = "delete"
 )
 
 // Defaults of [Options].
@@ -191,6 +192,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /v3/conversations/{conversation}/activities", s.serveSend)
 	mux.HandleFunc("POST /v3/conversations/{conversation}/activities/{activity}", s.serveSend)
 	mux.HandleFunc("PUT /v3/conversations/{conversation}/activities/{activity}", s.serveUpdate)
+	mux.HandleFunc("DELETE /v3/conversations/{conversation}/activities/{activity}", s.serveDelete)
 	mux.HandleFunc("/", s.serveUnknown)
 	s.hs = httptest.NewServer(mux)
 	return s
@@ -247,7 +249,8 @@ func (s *Server) Delay(d time.Duration) {
 }
 
 // Activities returns the activities posted to a conversation, in arrival
-// order, updates applied in place. Duplicate posts appear twice.
+// order, updates applied in place. Duplicate posts appear twice; deleted
+// ones not at all (their DELETE stays in [Server.Calls]).
 func (s *Server) Activities(conversationID string) []Activity {
 	s.mu.Lock()
 	defer s.mu.Unlock()
