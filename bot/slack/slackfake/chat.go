@@ -198,8 +198,6 @@ func (s *Server) chatUpdate(r *request) (map[string]any, *apiError) {
 }
 
 // chat.delete joins the method table here, next to its handler.
-func init() { handlers["chat.delete"] = (*Server).chatDelete }
-
 // chatDelete removes a message from its conversation, as Slack does with a
 // bot token: only the bot's own messages (cant_delete_message otherwise),
 // message_not_found for an unknown ts (or one deleted already),

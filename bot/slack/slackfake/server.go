@@ -645,6 +645,7 @@ var handlers = map[string]handler{
 	"conversations.history":          (*Server).conversationsHistory,
 	"chat.postMessage":               (*Server).chatPostMessage,
 	"chat.update":                    (*Server).chatUpdate,
+	"chat.delete":                    (*Server).chatDelete,
 	"chat.postEphemeral":             (*Server).chatPostEphemeral,
 	"chat.unfurl":                    (*Server).chatUnfurl,
 	"views.open":                     (*Server).viewsOpen,
