@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/crmbot/crmbot/bot"
+	"github.com/crmbot/crmbot/internal/loopback"
 	"github.com/crmbot/crmbot/store"
 )
 
@@ -142,39 +142,14 @@ func (a *Adapter) authenticate(r *http.Request, act *Activity) int {
 // browser (no Origin, no Sec-Fetch-*), and no proxy header says it relays
 // someone else.
 func fromLoopback(r *http.Request) bool {
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip",
-		"Via", "Cf-Connecting-Ip", "True-Client-Ip", "Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode"} {
-		if r.Header.Get(h) != "" {
-			return false
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback() && loopbackHost(r.Host)
-}
-
-// loopbackHost: a Host header naming this machine.
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return loopback.Request(r, "Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
 }
 
 // loopbackServiceURL: in dev mode the bot posts only back to this machine
 // (the Agents Playground), never where a request tells it to.
 func loopbackServiceURL(s string) bool {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && loopbackHost(u.Host)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && loopback.Host(u.Host)
 }
 
 // chatUser is the activity's sender as a chat user; false when the

@@ -6,12 +6,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmbot/crmbot/internal/loopback"
 )
 
 // SessionCookie holds a signed-in operator's session: an expiry and its
@@ -181,39 +182,9 @@ func overTLS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// proxyHeaders say a request was relayed for someone else.
-var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip",
-	"Via", "Cf-Connecting-Ip", "True-Client-Ip"}
-
 // fromLoopback: the peer is this machine, it addressed us by a loopback
 // name (a DNS-rebinding page cannot), and no proxy header says it relays
 // someone else (a reverse proxy on this host must not open the page). A
 // browser is welcome: the operator's, on this machine or through an SSH
 // tunnel.
-func fromLoopback(r *http.Request) bool {
-	for _, name := range proxyHeaders {
-		if r.Header.Get(name) != "" {
-			return false
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback() && loopbackHost(r.Host)
-}
-
-// loopbackHost: a Host header naming this machine.
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func fromLoopback(r *http.Request) bool { return loopback.Request(r) }
