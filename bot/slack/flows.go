@@ -295,16 +295,12 @@ func (a *Adapter) runAction(ctx context.Context, ic goslack.InteractionCallback,
 	if v == nil {
 		return
 	}
-	if req.Kind == bot.KindCommand {
-		switch {
-		case target == nil:
-			// The trigger expired again: keep offering the button.
-			v = a.withoutModal(v, req.Text, loc)
-		case ic.Container.IsEphemeral && ic.ResponseURL != "":
-			// The form is open: the "could not open" message has done
-			// its job.
-			a.deleteOriginal(ctx, ic.ResponseURL)
-		}
+	if req.Kind == bot.KindCommand && target != nil && ic.Container.IsEphemeral && ic.ResponseURL != "" {
+		// The form is open: the "could not open" message has done its job,
+		// and the modal must not point back at it (a refresh would
+		// chat.update a message that is gone).
+		a.deleteOriginal(ctx, ic.ResponseURL)
+		tm.Channel, tm.TS = "", ""
 	}
 	switch {
 	case target != nil:
@@ -316,10 +312,19 @@ func (a *Adapter) runAction(ctx context.Context, ic goslack.InteractionCallback,
 			a.updateView(ctx, api, t.ID, t.Hash, v, tm, loc)
 			return
 		}
-		a.replace(ctx, api, ic, here, inModal, v, loc)
+		a.replace(ctx, api, ic, here, inModal, a.reopenable(req, v, loc), loc)
 	default:
-		a.replace(ctx, api, ic, here, inModal, v, loc)
+		a.replace(ctx, api, ic, here, inModal, a.reopenable(req, v, loc), loc)
 	}
+}
+
+// reopenable: a form answering a command whose trigger expired (again)
+// becomes a message with a button that opens it with a fresh trigger.
+func (a *Adapter) reopenable(req bot.Request, v cards.View, loc i18n.Localizer) cards.View {
+	if req.Kind != bot.KindCommand {
+		return v
+	}
+	return a.withoutModal(v, req.Text, loc)
 }
 
 // openLoading opens (from a message or the Home tab) or pushes (from a

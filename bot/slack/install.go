@@ -355,12 +355,7 @@ func (i *Installer) BotToken(ctx context.Context, teamID, enterpriseID string) (
 	}
 	in, err := i.Store.Installation(ctx, teamID, enterpriseID)
 	if errors.Is(err, store.ErrNotFound) && teamID != "" && enterpriseID == "" {
-		if ent := i.teamEnterprise(ctx, teamID); ent != "" {
-			enterpriseID = ent
-			in, err = i.Store.Installation(ctx, teamID, enterpriseID)
-		} else {
-			err = fmt.Errorf("%w (and no Enterprise Grid org is known for the team)", err)
-		}
+		in, enterpriseID, err = i.orgInstallation(ctx, teamID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("slack bot token: %w", err)
@@ -396,21 +391,33 @@ func (i *Installer) rememberTeam(ctx context.Context, teamID, enterpriseID strin
 	i.teams.put(teamID, enterpriseID)
 }
 
-// teamEnterprise is the org teamID was seen in: from memory, else from the
-// store (then kept in memory); "" when unknown.
-func (i *Installer) teamEnterprise(ctx context.Context, teamID string) string {
-	if e := i.teams.get(teamID); e != "" {
-		return e
-	}
-	e, err := i.Store.TeamEnterprise(ctx, teamID)
-	if err != nil {
+// orgInstallation finds the org-wide install serving a team that has none
+// of its own, through the org the team was seen in: from memory first; when
+// that org has no install (the team moved to another org, remembered by
+// another replica), once more from the store. store.ErrNotFound only when
+// the answer is known; a store error stays an error (retryable), never
+// "unreachable".
+func (i *Installer) orgInstallation(ctx context.Context, teamID string) (store.Installation, string, error) {
+	cached := i.teams.get(teamID)
+	if cached != "" {
+		in, err := i.Store.Installation(ctx, teamID, cached)
 		if !errors.Is(err, store.ErrNotFound) {
-			i.log().Warn("slack install: could not read the team's Enterprise Grid org", "err", err, "team_id", teamID)
+			return in, cached, err
 		}
-		return ""
 	}
-	i.teams.put(teamID, e)
-	return e
+	ent, err := i.Store.TeamEnterprise(ctx, teamID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Installation{}, "", fmt.Errorf("%w: no install for the team and no Enterprise Grid org known for it", store.ErrNotFound)
+	case err != nil:
+		return store.Installation{}, "", fmt.Errorf("the team's Enterprise Grid org: %w", err)
+	}
+	i.teams.put(teamID, ent)
+	if ent == cached {
+		return store.Installation{}, ent, fmt.Errorf("%w: the team's Enterprise Grid org has no install", store.ErrNotFound)
+	}
+	in, err := i.Store.Installation(ctx, teamID, ent)
+	return in, ent, err
 }
 
 // maxTeamCache bounds teamEnterprises; when full it is emptied (each team

@@ -552,3 +552,68 @@ func TestInstallNotConfigured(t *testing.T) {
 		t.Fatalf("start when not configured: %d", rec.Code)
 	}
 }
+
+// flakyTeams is an install store whose team → org lookup fails as Redis
+// does when it blips.
+type flakyTeams struct {
+	store.InstallStore
+	err error
+}
+
+func (f flakyTeams) TeamEnterprise(ctx context.Context, teamID string) (string, error) {
+	if f.err != nil {
+		return "", f.err
+	}
+	return f.InstallStore.TeamEnterprise(ctx, teamID)
+}
+
+func TestBotTokenThroughTheOrg(t *testing.T) {
+	e := newInstallEnv(t)
+	ctx := t.Context()
+	for _, in := range []store.Installation{
+		{EnterpriseID: "E1", IsEnterpriseInstall: true, BotToken: "xoxb-e1", AppID: "A1"},
+		{EnterpriseID: "E2", IsEnterpriseInstall: true, BotToken: "xoxb-e2", AppID: "A1"},
+	} {
+		if err := e.st.PutInstallation(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// T7 is seen in E1 by this process (an inbound request)…
+	if tok, err := e.inst.BotToken(ctx, "T7", "E1"); err != nil || tok != "xoxb-e1" {
+		t.Fatalf("inbound in E1: %q %v", tok, err)
+	}
+	if tok, err := e.inst.BotToken(ctx, "T7", ""); err != nil || tok != "xoxb-e1" {
+		t.Fatalf("proactive to T7: %q %v", tok, err)
+	}
+
+	t.Run("a store error is not 'unreachable'", func(t *testing.T) {
+		blip := errors.New("redis: i/o timeout")
+		// Another process: nothing in memory, and Redis blips.
+		inst := &Installer{ClientID: e.inst.ClientID, ClientSecret: e.inst.ClientSecret, PublicURL: e.inst.PublicURL,
+			APIURL: e.inst.APIURL, Store: flakyTeams{InstallStore: e.st, err: blip}, Nonces: e.st, Locker: e.st,
+			HTTPClient: e.inst.HTTPClient, Logger: e.inst.Logger, Now: e.inst.Now}
+		_, err := inst.BotToken(ctx, "T7", "")
+		if err == nil || errors.Is(err, store.ErrNotFound) || !errors.Is(err, blip) {
+			t.Fatalf("err = %v: want the store's error, retryable, not ErrNotFound (which drops the notification)", err)
+		}
+	})
+
+	t.Run("a team that moved to another org, remembered by another replica", func(t *testing.T) {
+		if err := e.st.RememberTeamEnterprise(ctx, "T7", "E2"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.inst.Uninstalled(ctx, "", "E1"); err != nil {
+			t.Fatal(err)
+		}
+		// This process still has T7 → E1 in memory; E1 has no install any more.
+		if tok, err := e.inst.BotToken(ctx, "T7", ""); err != nil || tok != "xoxb-e2" {
+			t.Fatalf("proactive to T7 after its move: %q %v, want E2's token", tok, err)
+		}
+	})
+
+	t.Run("a team never seen", func(t *testing.T) {
+		if _, err := e.inst.BotToken(ctx, "T9", ""); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	})
+}

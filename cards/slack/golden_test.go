@@ -11,6 +11,7 @@ import (
 
 	goslack "github.com/slack-go/slack"
 
+	"github.com/crmbot/crmbot/cards"
 	"github.com/crmbot/crmbot/internal/golden"
 )
 
@@ -108,5 +109,23 @@ func TestGoldenRoundTrip(t *testing.T) {
 				t.Errorf("round trip through %T changed the JSON:\n%s", v, again)
 			}
 		})
+	}
+}
+
+func TestSearchBlockIDFollowsTheQuery(t *testing.T) {
+	id := func(q string) string {
+		b, err := searchInput(&cards.SearchBox{ActionID: "search", State: "t=lead", Value: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.(*goslack.InputBlock).BlockID
+	}
+	if id("acme") == id("lyon") || id("acme") != id("acme") || id("") != SearchBlockPrefix+"t=lead" {
+		t.Fatalf("block ids: %q %q %q: want one per query, stable, and the bare state without one", id("acme"), id("lyon"), id(""))
+	}
+	for _, q := range []string{"", "acme", "l'Oréal #1"} {
+		if st, ok := SearchState(id(q)); !ok || st != "t=lead" {
+			t.Errorf("SearchState(%q) = %q %v, want t=lead", id(q), st, ok)
+		}
 	}
 }

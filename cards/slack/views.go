@@ -2,6 +2,8 @@ package slack
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -24,7 +26,25 @@ const SearchBlockPrefix = "search:"
 // SearchState recovers a SearchBox.State from the block_id of the search
 // input a block_actions payload names; ok is false for any other block.
 func SearchState(blockID string) (state string, ok bool) {
-	return strings.CutPrefix(blockID, SearchBlockPrefix)
+	state, ok = strings.CutPrefix(blockID, SearchBlockPrefix)
+	state, _, _ = strings.Cut(state, searchQuerySep)
+	return state, ok
+}
+
+// searchQuerySep separates a search block's state from the short hash of
+// the query it shows: a list updated with another query gets another
+// block_id, so Slack's clients show the new initial_value instead of
+// keeping what was typed (block_id is how they match inputs across an
+// update). States are URL-encoded, so they never hold it.
+const searchQuerySep = "#"
+
+func searchQueryTag(q string) string {
+	if q == "" {
+		return ""
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(q))
+	return searchQuerySep + strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 func header(s string) goslack.Block {
@@ -259,7 +279,7 @@ func searchInput(sb *cards.SearchBox) (goslack.Block, error) {
 	if err := checkLen("search action id", sb.ActionID, MaxID); err != nil {
 		return nil, err
 	}
-	blockID := SearchBlockPrefix + sb.State
+	blockID := SearchBlockPrefix + sb.State + searchQueryTag(sb.Value)
 	if err := checkLen("search state", blockID, MaxID); err != nil {
 		return nil, err
 	}
