@@ -173,7 +173,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		return err
 	}))
 	if len(cookies) != 1 || cookies[0].Name != status.SessionCookie || !cookies[0].HTTPOnly ||
-		cookies[0].SameSite != network.CookieSameSiteStrict || cookies[0].Path != "/status" ||
+		cookies[0].SameSite != network.CookieSameSiteLax || cookies[0].Path != "/status" ||
 		strings.Contains(cookies[0].Value, adminToken) {
 		t.Fatalf("cookies after sign-in: %+v", cookies)
 	}
