@@ -31,7 +31,9 @@ type DelivererStore interface {
 // Deliverer defaults.
 const (
 	// DefaultRetryAfter is how long an entry a worker failed (or left when
-	// it died) waits before another attempt claims it.
+	// it died) after its first delivery waits before another attempt claims
+	// it; each later retry waits twice as long as the one before, up to
+	// 2^store.MaxBackoffDoublings × RetryAfter (store.ClaimBackoff).
 	DefaultRetryAfter = 30 * time.Second
 	// DefaultFlushEvery is how often held notifications that are due
 	// (digest hour, end of snooze, relink) are looked for.
@@ -55,9 +57,11 @@ var errAlreadySent = errors.New("delivered meanwhile by another replica")
 // retry posts nothing twice, then acks. The record is first writer wins
 // (store.SentStore.ClaimSent): a worker that posted while another replica
 // delivered the same (event, user) deletes its own post. A failed delivery
-// is retried (by a claim after RetryAfter) until the outbox dead-letters it; an entry a dead
-// worker left is claimed the same way. Held notifications go out as one
-// digest when due. Create it, call Init, then Run.
+// is retried (by a claim once due: after RetryAfter, then backing off
+// exponentially, see store.Outbox.ClaimOutbox) until the outbox
+// dead-letters it; an entry a dead worker left is claimed the same way.
+// Held notifications go out as one digest when due. Create it, call Init,
+// then Run.
 type Deliverer struct {
 	Core  *Core
 	Store DelivererStore
@@ -284,45 +288,61 @@ func (d *Deliverer) deliverTo(ctx context.Context, e store.OutboxEntry, a Assign
 	return nil
 }
 
-// undo takes back what deliverTo did for (e, u) when its record came second
-// (mark lost to recorded, what another replica recorded first):
+// undo settles what deliverTo did for (e, u) when its record came second
+// (mark lost to recorded, what another replica recorded first). A card must
+// never be lost to settle a duplicate:
 //
-//   - a post is deleted (the Sender implements Deleter), whatever was
-//     recorded first: another post (a duplicate), "held" (the notification
-//     goes out in the user's digest; a post now would show it twice) or
-//     "skipped" (another replica found the user does not want it, or the
-//     record gone). A Sender that cannot delete leaves a duplicate, as does
-//     a failed delete: logged and counted, not retried.
-//   - a hold is dropped when a post (or a skip) was recorded first: the
-//     digest would repeat it.
+//   - a post that finds another post recorded is a duplicate: it is
+//     deleted (the Sender implements Deleter). A Sender that cannot delete
+//     leaves it, as does a failed delete: logged and counted, not retried.
+//   - a post that finds "skipped" (another replica could not reach the
+//     user, or found them not wanting it) or "held" (another replica held
+//     it for a digest) is the only card the user has now: it stays, the
+//     record becomes this post, and the other replica's hold is dropped (if
+//     a digest took it meanwhile, the user sees it twice, never zero times).
+//   - a hold that finds a post or a skip recorded is dropped: the digest
+//     would repeat the post (or go where the skip said not to).
 //   - a skip changes nothing.
 func (d *Deliverer) undo(ctx context.Context, e store.OutboxEntry, a Assignment, u store.ChatUser, r Delivery, mark, recorded string) {
 	log := d.Logger.With("entry", e.ID, "key", e.DedupeKey, "chat_user", u.String(), "recorded", recorded)
-	switch mark {
-	case "skipped":
+	switch {
+	case mark == "skipped":
 		return
-	case "held":
+	case mark == "held":
 		if err := d.Store.DropHeld(ctx, u, e.DedupeKey); err != nil {
-			log.Warn("delivery: another replica recorded this notification first; could not drop it from the held ones: the digest may repeat it", "error", err)
+			log.WarnContext(ctx, "delivery: another replica recorded this notification first; could not drop it from the held ones: the digest may repeat it", "error", err)
 			return
 		}
-		log.Info("delivery: another replica recorded this notification first; dropped it from the held ones")
+		log.InfoContext(ctx, "delivery: another replica recorded this notification first; dropped it from the held ones")
+		return
+	case !strings.HasPrefix(recorded, "posted:"):
+		// Ours is the only card: keep it, and make the record say so.
+		if err := d.Store.MarkSent(ctx, e.DedupeKey, u, mark, sentTTL); err != nil {
+			log.WarnContext(ctx, "delivery: could not record this post over another replica's decision", "error", err)
+		}
+		if recorded == "held" {
+			if err := d.Store.DropHeld(ctx, u, e.DedupeKey); err != nil {
+				log.WarnContext(ctx, "delivery: could not drop the hold another replica made: the digest may repeat this card", "error", err)
+			}
+		}
+		d.Metrics.outcome(a.RecordType, "posted")
+		log.InfoContext(ctx, "delivery: posted after another replica decided otherwise; kept the post (the user's only card)")
 		return
 	}
 	log = log.With("posted", mark)
 	del, ok := d.Core.Senders[u.Platform].(Deleter)
 	if !ok {
 		d.Metrics.outcome(a.RecordType, "duplicate")
-		log.Warn("delivery: another replica recorded this notification first (this one was paused before its post); the platform cannot delete this copy: it shows twice")
+		log.WarnContext(ctx, "delivery: another replica recorded this notification first (this one was paused before its post); the platform cannot delete this copy: it shows twice")
 		return
 	}
 	if err := del.Delete(ctx, u, r.Ref); err != nil {
 		d.Metrics.outcome(a.RecordType, "duplicate")
-		log.Warn("delivery: another replica recorded this notification first (this one was paused before its post); could not delete this copy: it shows twice", "error", err)
+		log.WarnContext(ctx, "delivery: another replica recorded this notification first (this one was paused before its post); could not delete this copy: it shows twice", "error", err)
 		return
 	}
 	d.Metrics.outcome(a.RecordType, "duplicate_removed")
-	log.Info("delivery: another replica recorded this notification first (this one was paused before its post); deleted this copy")
+	log.InfoContext(ctx, "delivery: another replica recorded this notification first (this one was paused before its post); deleted this copy")
 }
 
 // tellPaused tells a user whose link broke, once per link, that their
@@ -356,7 +376,7 @@ func (d *Deliverer) fail(ctx context.Context, key store.SyncKey, e store.OutboxE
 		log.Error("delivery: gave up; the notification is dead-lettered (retry it from the status page)", "cause", reason)
 		return
 	}
-	log.Warn("delivery failed; will retry", "cause", reason, "retry_in", d.RetryAfter)
+	log.Warn("delivery failed; will retry", "cause", reason, "retry_in", store.ClaimBackoff(d.RetryAfter, e.Attempts))
 }
 
 // refString is how a post is remembered: "posted:platform|conversation|id".

@@ -158,17 +158,38 @@ func TestDelivererRetriesOnlyWhatFailed(t *testing.T) {
 	}
 }
 
-// A delivery that always fails is dead-lettered after MaxAttempts.
+// A delivery that always fails is dead-lettered after MaxAttempts, its
+// retries backing off: each waits twice as long as the one before.
 func TestDelivererDeadLetters(t *testing.T) {
 	w := newWorld(t)
 	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
-	w.sent.setFail(func(store.ChatUser, cards.View) error { return errors.New("slack down (injected)") })
+	var mu sync.Mutex
+	var tries []time.Time
+	w.sent.setFail(func(store.ChatUser, cards.View) error {
+		mu.Lock()
+		defer mu.Unlock()
+		tries = append(tries, time.Now())
+		return errors.New("slack down (injected)")
+	})
 	w.enqueue(w.lead(chloe, "Doomed"))
-	w.deliverer(time.Now)
+	d := w.deliverer(time.Now)
 	eventually(t, "the dead letter", func() bool {
 		dead, err := w.st.ListDead(ctxT(t), outboxKey, 10)
 		return err == nil && len(dead) == 1 && strings.Contains(dead[0].Reason, "slack down")
 	})
+	mu.Lock()
+	if len(tries) != store.DefaultMaxAttempts {
+		t.Fatalf("%d attempts, want %d", len(tries), store.DefaultMaxAttempts)
+	}
+	for i := 1; i < len(tries); i++ {
+		// Retry i comes once the entry has been idle for the backoff of
+		// delivery i (counted from its claim, just before the post).
+		want := store.ClaimBackoff(d.RetryAfter, int64(i))
+		if gap := tries[i].Sub(tries[i-1]); gap < want*9/10 {
+			t.Errorf("retry %d came %s after attempt %d, want at least %s (backoff)", i, gap, i, want)
+		}
+	}
+	mu.Unlock()
 	// Retried from the status page once Slack is back: delivered.
 	w.sent.setFail(nil)
 	dead, _ := w.st.ListDead(ctxT(t), outboxKey, 10)
@@ -429,12 +450,8 @@ func TestDelivererPausedReplicaDeletesItsDuplicate(t *testing.T) {
 	chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
 	paused := &pausedSender{recorder: w.sent, arrived: make(chan struct{}), release: make(chan struct{})}
 	w.core.Senders[store.PlatformSlack] = paused
-	released := false
-	t.Cleanup(func() {
-		if !released {
-			close(paused.release)
-		}
-	})
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(paused.release) }) }
 	reg := prometheus.NewRegistry()
 	metrics := bot.NewDeliveryMetrics(reg)
 	run := func(name string, retryAfter time.Duration) {
@@ -446,7 +463,8 @@ func TestDelivererPausedReplicaDeletesItsDuplicate(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); d.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		// A failing test must not hang on replica A frozen in its post.
+		t.Cleanup(func() { release(); cancel(); <-done })
 	}
 	keys := w.enqueue(w.lead(chloe, "Paused"))
 
@@ -473,8 +491,7 @@ func TestDelivererPausedReplicaDeletesItsDuplicate(t *testing.T) {
 	}
 	// A wakes and posts: a duplicate, until A finds B's record and deletes
 	// its own.
-	released = true
-	close(paused.release)
+	release()
 	eventually(t, "replica A's copy deleted", func() bool { return w.sent.deletes() == 1 })
 	eventually(t, "the ack", w.outboxEmpty)
 	time.Sleep(300 * time.Millisecond) // past B's RetryAfter: nothing else comes
@@ -503,30 +520,49 @@ func TestDelivererPausedReplicaDeletesItsDuplicate(t *testing.T) {
 
 // A worker whose hold comes second (another replica posted first) drops
 // what it held; one whose post comes after a recorded "held" or "skipped"
-// deletes its post. Driven directly through the store's record: the
-// decision another replica recorded is written before the worker posts.
-func TestDelivererPostAfterAnotherDecisionIsDeleted(t *testing.T) {
+// keeps its post — the user's only card — records it, and drops the other
+// replica's hold. Driven directly through the store: the decision another
+// replica made is written while this worker is inside its post.
+func TestDelivererPostAfterAnotherDecisionIsKept(t *testing.T) {
 	for _, recorded := range []string{"held", "skipped"} {
 		t.Run(recorded, func(t *testing.T) {
 			w := newWorld(t)
 			chloe := w.linked("chloe.dubois@demo.crmbot.dev", "en")
 			a := w.lead(chloe, "Decided elsewhere")
 			key := store.EventDedupeKey(a.RecordID, a.Version, fmt.Sprint(a.Kind), a.SystemUserID)
+			payload, err := a.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
 			// Another replica decides while this one is past its last look
-			// (inside Send).
+			// (inside Send): as it really does, a hold first, then the record.
 			w.sent.setFail(func(store.ChatUser, cards.View) error {
-				_ = w.st.MarkSent(context.Background(), key, chloe.u, recorded, time.Hour)
-				return nil
+				if recorded == "held" {
+					if err := w.st.Hold(context.Background(), chloe.u, key, payload, time.Now().Add(time.Hour)); err != nil {
+						return err
+					}
+				}
+				return w.st.MarkSent(context.Background(), key, chloe.u, recorded, time.Hour)
 			})
 			w.enqueue(a)
 			w.deliverer(time.Now)
-			eventually(t, "the post deleted", func() bool { return w.sent.deletes() == 1 })
+			eventually(t, "the post and its record", func() bool {
+				ref, _ := w.st.SentRef(ctxT(t), key, chloe.u)
+				return len(w.sent.of(chloe.u)) > 0 && strings.HasPrefix(ref, "posted:")
+			})
 			eventually(t, "the ack", w.outboxEmpty)
-			if n := len(w.sent.of(chloe.u)); n != 0 {
-				t.Fatalf("%d cards remain after another replica recorded %q", n, recorded)
+			time.Sleep(200 * time.Millisecond) // a late delete would show now
+			if n := len(w.sent.of(chloe.u)); n != 1 {
+				t.Fatalf("%d cards after another replica recorded %q, want this worker's 1 (the user's only card)", n, recorded)
 			}
-			if ref, _ := w.st.SentRef(ctxT(t), key, chloe.u); ref != recorded {
-				t.Fatalf("record %q, want %q kept", ref, recorded)
+			if n := w.sent.deletes(); n != 0 {
+				t.Fatalf("%d deletes: the only card was taken back", n)
+			}
+			if ref, _ := w.st.SentRef(ctxT(t), key, chloe.u); !strings.HasPrefix(ref, "posted:") {
+				t.Fatalf("record %q, want this worker's post", ref)
+			}
+			if items, err := w.st.HeldFor(ctxT(t), chloe.u); err != nil || len(items) != 0 {
+				t.Fatalf("still held: %d items, %v (the digest would repeat the card)", len(items), err)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -19,7 +20,31 @@ const (
 	// so approximately): an outage that kills every delivery cannot grow
 	// them without bound. The oldest go first.
 	MaxDeadLetters = 10_000
+	// MaxBackoffDoublings caps the claim backoff (see ClaimBackoff): an entry
+	// waits at most minIdle × 2^MaxBackoffDoublings (8×) before a claim takes
+	// it again. With DefaultMaxAttempts the cap is reached by the last
+	// delivery: one a worker abandoned is dead-lettered after 8 × minIdle.
+	MaxBackoffDoublings = 3
 )
+
+// ClaimBackoff is how long an outbox entry delivered deliveries times must
+// have been idle before ClaimOutbox takes it:
+// minIdle × 2^(deliveries−1), capped at minIdle × 2^MaxBackoffDoublings.
+// So the first retry of a failed delivery waits minIdle, the next ones
+// twice as long each time, and an entry a dead worker abandoned after its
+// first delivery is taken over after minIdle (fast failover). Deliveries
+// below 1 count as 1, a negative minIdle as 0; the result saturates
+// instead of overflowing.
+func ClaimBackoff(minIdle time.Duration, deliveries int64) time.Duration {
+	if minIdle <= 0 {
+		return 0
+	}
+	doublings := min(max(deliveries-1, 0), MaxBackoffDoublings)
+	if minIdle > math.MaxInt64>>doublings {
+		return math.MaxInt64
+	}
+	return minIdle << doublings
+}
 
 // OutboxEvent is a notification to deliver, produced by a sync commit.
 type OutboxEvent struct {
@@ -69,20 +94,27 @@ type Outbox interface {
 	// ids of entries not read (pending) yet, are ignored: an unread entry is
 	// never deleted by an ack.
 	AckOutbox(ctx context.Context, key SyncKey, ids ...string) error
-	// ClaimOutbox hands consumer up to count entries pending for at least
-	// minIdle (a dead or slow worker's), counting one more attempt for each.
-	// Entries that would exceed MaxAttempts are moved to the dead letters
-	// instead of being returned.
+	// ClaimOutbox hands consumer up to count pending entries that are due
+	// (a failed delivery's retry, or a dead or paused worker's entry),
+	// oldest first, counting one more attempt for each. An entry delivered
+	// n times is due once idle (since its last delivery or TouchOutbox) for
+	// ClaimBackoff(minIdle, n) = minIdle × 2^(n−1), capped at minIdle ×
+	// 2^MaxBackoffDoublings: retries back off exponentially (with 30 s: 30 s,
+	// 60 s, 120 s, 240 s), while an entry abandoned after its first delivery
+	// is taken over after minIdle. Entries not due yet are left untouched
+	// (their attempts unchanged). A due entry that has had MaxAttempts
+	// deliveries is moved to the dead letters instead of being returned.
 	ClaimOutbox(ctx context.Context, key SyncKey, consumer string, minIdle time.Duration, count int) ([]OutboxEntry, error)
 	// TouchOutbox says consumer is still working on the given pending
 	// entries (a heartbeat): their idle time restarts, so no claim takes
-	// them for another minIdle, and their attempt counts do not change.
+	// them before they are due again (at least minIdle, see ClaimOutbox),
+	// and their attempt counts do not change.
 	// Unknown, unread and acked ids are ignored.
 	TouchOutbox(ctx context.Context, key SyncKey, consumer string, ids ...string) error
 	// FailOutbox records a failed delivery of a pending entry. When the entry
 	// has had MaxAttempts attempts it is dead-lettered now (dead is true);
-	// otherwise it stays pending and is retried by a claim after minIdle (the
-	// backoff). ErrNotFound when the entry is not pending.
+	// otherwise it stays pending and is retried by a claim once due (see
+	// ClaimOutbox: the backoff). ErrNotFound when the entry is not pending.
 	FailOutbox(ctx context.Context, key SyncKey, id, reason string) (dead bool, err error)
 	// ListDead returns up to count dead letters, oldest first.
 	ListDead(ctx context.Context, key SyncKey, count int) ([]DeadLetter, error)

@@ -42,7 +42,8 @@ type Config struct {
 	// renewal: a replica that dies is replaced after it (CRMBOT_SYNC_LEASE).
 	SyncLease time.Duration
 	// DeliveryRetry is how long a failed notification (or one a dead
-	// replica left) waits before the next attempt (CRMBOT_DELIVERY_RETRY).
+	// replica left) waits before its first retry; each later retry waits
+	// twice as long, up to 8× (CRMBOT_DELIVERY_RETRY).
 	DeliveryRetry time.Duration
 
 	// WebhookSecret authenticates Dataverse webhook calls to /dataverse/webhook

@@ -158,25 +158,27 @@ func (s *Store) ClaimOutbox(ctx context.Context, key store.SyncKey, consumer str
 	s.d.mu.Lock()
 	defer s.d.mu.Unlock()
 	ob, now := &s.syncOf(key).ob, s.now()
-	idle := make([]*obEntry, 0, len(ob.pending))
+	due := make([]*obEntry, 0, len(ob.pending))
 	for _, e := range ob.pending {
-		if now.Sub(e.delivered) >= minIdle {
-			idle = append(idle, e)
+		if now.Sub(e.delivered) >= store.ClaimBackoff(minIdle, e.entry.Attempts) {
+			due = append(due, e)
 		}
 	}
-	sort.Slice(idle, func(i, j int) bool { return idle[i].seq < idle[j].seq })
+	sort.Slice(due, func(i, j int) bool { return due[i].seq < due[j].seq })
 	var out []store.OutboxEntry
-	for _, e := range idle[:min(count, len(idle))] {
-		got := e.handOut(consumer, now)
-		if got.Attempts > int64(s.maxAttempts) {
-			reason, ok := ob.reasons[got.ID]
+	for _, e := range due {
+		if len(out) >= count {
+			break
+		}
+		if e.entry.Attempts >= int64(s.maxAttempts) {
+			reason, ok := ob.reasons[e.entry.ID]
 			if !ok {
 				reason = fmt.Sprintf("abandoned: no ack after %d deliveries", s.maxAttempts)
 			}
-			ob.bury(e, got.Attempts-1, reason, now)
+			ob.bury(e, e.entry.Attempts, reason, now)
 			continue
 		}
-		out = append(out, got)
+		out = append(out, e.handOut(consumer, now))
 	}
 	return out, nil
 }

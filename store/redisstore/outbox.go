@@ -93,42 +93,66 @@ return n
 // hold Redis in one script.
 const ackChunk = 1000
 
-// claimScript takes entries idle for at least min-idle (XAUTOCLAIM, which
-// counts a delivery), and buries those past max attempts instead of
-// returning them. XAUTOCLAIM looks at no more than COUNT×10 pending entries
-// per call, so the script follows its cursor (from 0-0) until it has count
-// entries, the cursor is back at 0-0, or claimScanRounds calls were made:
-// idle entries behind many live ones are still found, and one script never
-// scans without bound. ARGV: group, consumer, min-idle (ms), count, max
-// attempts, rounds. Returns {id, fields, deliveries} triples.
+// claimScript takes the pending entries that are due, oldest first, and
+// buries those past max attempts instead of returning them. An entry
+// delivered n times is due once idle for min-idle × 2^(n−1), capped at
+// min-idle × 2^doublings (store.ClaimBackoff), so XAUTOCLAIM, which takes
+// everything idle for min-idle, cannot be used: the script lists the
+// candidates with XPENDING … IDLE min-idle (Redis skips the entries idle
+// for less, live workers' and heartbeated ones, without handing them to
+// Lua), with their idle time and delivery count, and XCLAIMs only the due
+// ones (a delivery more); the others are left as they are, their count
+// unchanged. It pages through the pending entries list from its start (an
+// exclusive range after the last id seen) until it has count entries, the
+// list is exhausted, or rounds pages of batch candidates were looked at:
+// due entries behind many backing-off ones are still found, and one
+// script never scans without bound. An entry XDEL'd meanwhile (XCLAIM
+// returns nothing for it, or nil fields before Redis 7) is skipped.
+// ARGV: group, consumer, min-idle (ms), count, max attempts, rounds,
+// batch, doublings. Returns {id, fields, deliveries} triples.
 var claimScript = redis.NewScript(withDeadMax(deadLetterLua) + `
 local max, want, rounds = tonumber(ARGV[5]), tonumber(ARGV[4]), tonumber(ARGV[6])
+local idle, batch, doublings = tonumber(ARGV[3]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local out = {}
-local cursor = '0-0'
+local start = '-'
 for _ = 1, rounds do
-  local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor, 'COUNT', want - #out)
-  for _, e in ipairs(r[2]) do
-    local id, fields = e[1], e[2]
-    if fields then
-      local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
-      local n = p[1][4]
-      if n > max then
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', idle, start, '+', batch)
+  for _, c in ipairs(p) do
+    local id, n = c[1], c[4]
+    local due = idle * 2 ^ math.min(math.max(n - 1, 0), doublings)
+    if c[3] >= due then
+      if n >= max then
         local why = redis.call('HGET', KEYS[4], id) or ('abandoned: no ack after ' .. max .. ' deliveries')
-        bury(KEYS[1], KEYS[2], KEYS[4], ARGV[1], id, n - 1, why)
+        bury(KEYS[1], KEYS[2], KEYS[4], ARGV[1], id, n, why)
       else
-        table.insert(out, {id, fields, n})
+        local r = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], string.format('%d', due), id)
+        local e = r[1]
+        if e and e[2] then
+          table.insert(out, {id, e[2], n + 1})
+          if #out >= want then break end
+        end
       end
     end
   end
-  cursor = r[1]
-  if cursor == '0-0' or #out >= want then break end
+  if #out >= want or #p < batch then break end
+  start = '(' .. p[#p][1]
 end
 return out
 `)
 
-// claimScanRounds bounds the XAUTOCLAIM calls of one claim: up to
-// claimScanRounds × count × 10 pending entries are looked at.
-const claimScanRounds = 100
+// claimScanRounds and claimScanBatch bound the scan of one claim: up to
+// claimScanRounds XPENDING pages of max(min(count, claimScanBatch) × 10,
+// claimScanBatch) candidates each (entries idle for at least min-idle;
+// Redis passes over the others itself, in one pass over the pending list
+// at most).
+const (
+	claimScanRounds = 100
+	claimScanBatch  = 100
+)
+
+// maxClaimIdle bounds min-idle (ms) so min-idle × 2^MaxBackoffDoublings
+// stays an integer Lua prints exactly (%d of a double): 2^40 ms ≈ 35 years.
+const maxClaimIdle = int64(1) << 40
 
 // failScript records a failed delivery; at max attempts it buries the entry.
 // ARGV: group, id, reason, max attempts. Returns 0 (kept pending), 1
@@ -237,13 +261,16 @@ func (s *Store) AckOutbox(ctx context.Context, key store.SyncKey, ids ...string)
 	return nil
 }
 
-// ClaimOutbox implements store.Outbox (XAUTOCLAIM).
+// ClaimOutbox implements store.Outbox (XPENDING IDLE + XCLAIM of the due
+// entries, see claimScript).
 func (s *Store) ClaimOutbox(ctx context.Context, key store.SyncKey, consumer string, minIdle time.Duration, count int) ([]store.OutboxEntry, error) {
 	if err := errors.Join(key.Validate(), store.CheckConsumer(consumer, count)); err != nil {
 		return nil, fmt.Errorf("claim outbox: %w", err)
 	}
+	idle := min(max(minIdle, 0).Milliseconds(), maxClaimIdle)
 	res, err := claimScript.Run(ctx, s.rdb, s.ks.sync(key).outboxKeys(),
-		outboxGroup, consumer, max(minIdle, 0).Milliseconds(), count, s.opts.maxAttempts, claimScanRounds).Slice()
+		outboxGroup, consumer, idle, count, s.opts.maxAttempts, claimScanRounds,
+		max(min(count, claimScanBatch)*10, claimScanBatch), store.MaxBackoffDoublings).Slice()
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "NOGROUP") {
 			return nil, nil // nothing was ever committed here

@@ -687,6 +687,8 @@ func RunOutbox(t *testing.T, newFixture NewFunc) {
 		}
 	})
 
+	runOutboxBackoff(t, newFixture)
+
 	t.Run("a blocked read wakes on commit", func(t *testing.T) {
 		s, c := newFixture(t, mustKeyring(t)).Store, ctx(t)
 		fence := lease(t, s, leads, "r1", longTTL)
