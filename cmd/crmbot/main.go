@@ -27,9 +27,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "crmbot:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // -h: the flags were printed; asking for help is no failure
 		}
+		fmt.Fprintln(os.Stderr, "crmbot:", err)
 		if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
 			os.Exit(1) // Docker: 1 is "unhealthy"; 2 is reserved
 		}

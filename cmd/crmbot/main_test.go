@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +124,42 @@ func TestServeWithEmbeddedSandbox(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), sandbox.AppUserID) {
 			t.Fatalf("WhoAmI = %d %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("the sandbox's sign-in page works under /sandbox", func(t *testing.T) {
+		// What a person does on "link" in the demo: the user picker (no
+		// login_hint), then a click on a user, which must post back under
+		// the /sandbox prefix and come back to our callback.
+		q := url.Values{"client_id": {sandbox.DefaultClientID}, "response_type": {"code"}, "redirect_uri": {base + "/link/callback"},
+			"scope": {"openid"}, "state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+			"code_challenge_method": {"S256"}}
+		resp, err := http.Get(base + "/sandbox/" + sandbox.DefaultTenantID + "/oauth2/v2.0/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		action := regexp.MustCompile(`<form method="post" action="([^"]*)">`).FindSubmatch(page)
+		button := regexp.MustCompile(`<button type="submit" class="user" name="([^"]*)" value="([^"]*)">`).FindSubmatch(page)
+		if resp.StatusCode != 200 || action == nil || button == nil {
+			t.Fatalf("picker: %d, form %q, user button %q", resp.StatusCode, action, button)
+		}
+		if !strings.HasPrefix(string(action[1]), "/sandbox/") {
+			t.Fatalf("the picker posts to %q, outside /sandbox: a click gets a 404", action[1])
+		}
+		form := url.Values{string(button[1]): {html.UnescapeString(string(button[2]))}}
+		for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`).FindAllSubmatch(page, -1) {
+			form.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err = noFollow.PostForm(base+html.UnescapeString(string(action[1])), form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, base+"/link/callback?") {
+			t.Fatalf("the click answered %d to %q, want a redirect to our /link/callback", resp.StatusCode, loc)
 		}
 	})
 

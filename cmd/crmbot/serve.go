@@ -31,6 +31,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	demoEvery := fs.Duration("demo-activity", 0, "with the embedded sandbox: reassign a record to a linked demo user this often (e.g. 30s; 0: off)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage, "\nserve flags (configuration is the environment: see README.md):\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

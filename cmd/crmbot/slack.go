@@ -24,7 +24,7 @@ import (
 func startSlack(cfg *config.Config, st store.Store, core *bot.Core, srv *server.Server, logger *slog.Logger) (*slackbot.Adapter, func(context.Context) error, error) {
 	sc := cfg.Slack
 	if !sc.Enabled() {
-		logger.Info("Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode)")
+		logger.Info("Slack is off (set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET for HTTP mode, or with SLACK_APP_TOKEN for Socket Mode)")
 		return nil, nil, nil
 	}
 	httpClient := &http.Client{Timeout: 15 * time.Second, Transport: telemetry.Transport(nil)}

@@ -126,7 +126,13 @@ func (a *authServer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		authErrorAfterRedirect(w, r, req.redirectURI, req.state, newOAuthError("login_required", 50058, "A silent sign-in request was sent but no user is signed in."))
 		return
 	}
-	a.renderPicker(w, t, r.URL.Path, q, req, notice)
+	// The form posts back here: under BaseURL's path when the sandbox is
+	// mounted below a prefix (crmbot serve: /sandbox, stripped before us).
+	action := r.URL.Path
+	if b, err := url.Parse(a.baseURL(r)); err == nil {
+		action = strings.TrimRight(b.Path, "/") + r.URL.Path
+	}
+	a.renderPicker(w, t, action, q, req, notice)
 }
 
 // serveAuthorizePick serves POST /{tenant}/oauth2/v2.0/authorize: the user

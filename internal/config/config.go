@@ -1,5 +1,6 @@
 // Package config reads crmbot's configuration from the environment. Variable
-// names are fixed (DESIGN.md); every error names the variable at fault.
+// names are fixed (the design's contract; README.md, Configuration); every
+// error names the variable at fault.
 package config
 
 import (
@@ -23,8 +24,8 @@ type Config struct {
 
 	RedisURL string // REDIS_URL
 	// AdminToken opens the status page (/status) to whoever presents it
-	// (CRMBOT_ADMIN_TOKEN, at least 16 characters); empty → the page
-	// answers this machine only.
+	// (CRMBOT_ADMIN_TOKEN, at least 16 characters); empty → the page is
+	// off, except with the embedded sandbox (then loopback only).
 	AdminToken    string
 	EncryptionKey []string // CRMBOT_ENCRYPTION_KEY (comma-separated list for rotation)
 

@@ -57,7 +57,8 @@ type Handler struct {
 	// Recorder holds the recent warnings and errors; nil hides them.
 	Recorder *Recorder
 	// Token is the admin token (CRMBOT_ADMIN_TOKEN), at least MinTokenLength
-	// characters; empty opens the page to loopback clients only.
+	// characters; empty opens the page to loopback clients only (the app
+	// serves it without a token only with the embedded sandbox).
 	Token string
 	// Logger: nil means slog.Default().
 	Logger *slog.Logger
