@@ -259,6 +259,11 @@ func (d *Deliverer) deliverTo(ctx context.Context, e store.OutboxEntry, a Assign
 	case r.Skipped:
 		mark = "skipped"
 	case r.Hold:
+		// Hold first, record after: a crash or a failed Hold leaves nothing
+		// recorded, so the retry holds again (claiming first could record
+		// "held" for an item never held: a loss). The price, when another
+		// replica posts meanwhile and a digest goes out before undo drops
+		// this hold, is a card twice, never zero times.
 		if err := d.Store.Hold(ctx, u, e.DedupeKey, e.Payload, r.HoldUntil); err != nil {
 			return err
 		}
