@@ -48,6 +48,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/crmbot/crmbot/internal/config"
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 // Shutdown budget (internal/server, cmd/crmbot): after SIGTERM the server
@@ -60,29 +61,9 @@ const (
 	loopGrace       = 10
 )
 
-// repoRoot walks up from the test's working directory to the directory
-// holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
-	}
-}
-
 func readFile(t *testing.T, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), filepath.FromSlash(rel)))
+	b, err := os.ReadFile(filepath.Join(testkit.RepoRoot(t), filepath.FromSlash(rel)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +404,7 @@ func goTool(t *testing.T) string {
 }
 
 func TestDockerignoreKeepsBuildInputs(t *testing.T) {
-	root := repoRoot(t)
+	root := testkit.RepoRoot(t)
 	pm := dockerignore(t)
 	cmd := exec.Command(goTool(t), "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}|{{range .GoFiles}}{{.}} {{end}}{{range .EmbedFiles}}{{.}} {{end}}{{end}}{{end}}", "./cmd/crmbot")
 	cmd.Dir = root
@@ -518,7 +499,7 @@ func TestDockerBuildStaticBinary(t *testing.T) {
 	env, args := goBuildCommand(t, d, version)
 
 	src := filepath.Join(t.TempDir(), "src") // WORKDIR /src; COPY . .
-	copyContext(t, repoRoot(t), src)
+	copyContext(t, testkit.RepoRoot(t), src)
 	bin := filepath.Join(t.TempDir(), "crmbot")
 	i := slices.Index(args, "-o")
 	if i < 0 || i+1 >= len(args) || args[i+1] != d.binarySource(t) {
@@ -602,7 +583,7 @@ func TestDockerBuildStaticBinary(t *testing.T) {
 	if _, errOut, code := runBin(nil, "healthcheck", "--url", draining.URL+"/livez"); code == 0 || !strings.Contains(errOut, "503") {
 		t.Errorf("crmbot healthcheck against a 503: exit %d, stderr %q; want non-zero and the status", code, errOut)
 	}
-	_, port, _ = net.SplitHostPort(freeAddr(t))
+	_, port, _ = net.SplitHostPort(testkit.FreeAddr(t))
 	if _, errOut, code := runBin([]string{"CRMBOT_ADDR=:" + port}, d.health[2:]...); code == 0 || !strings.Contains(errOut, "connection refused") {
 		t.Errorf("HEALTHCHECK with nothing listening: exit %d, stderr %q; want non-zero, connection refused", code, errOut)
 	}
@@ -618,16 +599,6 @@ func (d *dockerfile) binarySource(t *testing.T) string {
 	}
 	t.Fatal("the runtime stage does not COPY exactly one file from the build stage")
 	return ""
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // ---- Kubernetes
@@ -682,7 +653,7 @@ func decodeStrict(doc []byte, into any) error {
 
 func loadKube(t *testing.T) *kube {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), filepath.FromSlash(kubeDir))
+	dir := filepath.Join(testkit.RepoRoot(t), filepath.FromSlash(kubeDir))
 	k := &kube{files: map[string]string{}}
 	if err := decodeStrict(readFile(t, kubeDir+"/kustomization.yaml"), &k.kust); err != nil {
 		t.Fatalf("kustomization.yaml: %v", err)
@@ -782,7 +753,7 @@ func TestKubernetesManifestsDecodeStrictly(t *testing.T) {
 
 func TestKustomizationListsFilesThatExist(t *testing.T) {
 	k := loadKube(t)
-	dir := filepath.Join(repoRoot(t), filepath.FromSlash(kubeDir))
+	dir := filepath.Join(testkit.RepoRoot(t), filepath.FromSlash(kubeDir))
 	if len(k.kust.Resources) == 0 {
 		t.Fatal("kustomization.yaml lists no resources")
 	}

@@ -1,7 +1,6 @@
 package linkweb_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 	"github.com/crmbot/crmbot/store/redisstore"
@@ -52,34 +51,10 @@ type env struct {
 	botURL     string
 	svc        *bot.LinkService
 	st         store.Store
-	clock      *clock
-	logs       *syncBuffer
+	clock      *testkit.Clock
+	logs       *testkit.SyncBuffer
 	metrics    *prometheus.Registry
 }
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type storeKind int
 
@@ -90,7 +65,7 @@ const (
 
 func newEnv(t *testing.T, kind storeKind) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Now()}, logs: &syncBuffer{}, metrics: prometheus.NewRegistry()}
+	e := &env{t: t, clock: testkit.NewClock(time.Now()), logs: &testkit.SyncBuffer{}, metrics: prometheus.NewRegistry()}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	botLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

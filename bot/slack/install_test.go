@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmbot/crmbot/internal/testkit"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -135,24 +135,7 @@ type installEnv struct {
 	keys  *store.Keyring
 	inst  *Installer
 	clock *installClock
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testkit.SyncBuffer
 }
 
 func newInstallEnv(t *testing.T) *installEnv {
@@ -167,7 +150,7 @@ func newInstallEnv(t *testing.T) *installEnv {
 		t.Fatal(err)
 	}
 	fake := newInstallFakeSlack(t)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	inst := &Installer{
 		ClientID: installClientID, ClientSecret: installClientSecret, PublicURL: installPublicURL,
 		APIURL: fake.srv.URL + "/api/", AuthorizeURL: fake.srv.URL + "/oauth/v2/authorize",

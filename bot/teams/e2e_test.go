@@ -3,14 +3,10 @@ package teams_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -20,14 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/crmbot/crmbot/bot"
 	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/bot/teams"
 	"github.com/crmbot/crmbot/bot/teams/teamsfake"
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/botframework"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -45,62 +40,13 @@ const appID = "6c1e2d3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// issuer signs tokens as the Bot Framework does and publishes its key,
-// endorsed for msteams, behind an OpenID metadata document.
-type issuer struct {
-	key *rsa.PrivateKey
-	srv *httptest.Server
-}
-
-func newIssuer(t testing.TB) *issuer {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is := &issuer{key: key}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": "https://api.botframework.com",
-			"jwks_uri": is.srv.URL + "/v1/.well-known/keys", "id_token_signing_alg_values_supported": []string{"RS256"}})
-	})
-	mux.HandleFunc("GET /v1/.well-known/keys", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{
-			"kty": "RSA", "use": "sig", "kid": "bf-key-1",
-			"n":            base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
-			"e":            base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
-			"endorsements": []string{"msteams"},
-		}}})
-	})
-	is.srv = httptest.NewServer(mux)
-	t.Cleanup(is.srv.Close)
-	return is
-}
-
-func (is *issuer) openIDURL() string { return is.srv.URL + "/v1/.well-known/openidconfiguration" }
-
-// token is what the Bot Framework puts in a request to our endpoint.
-func (is *issuer) token(serviceURL string) string {
-	now := time.Now()
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"iss": "https://api.botframework.com", "aud": appID, "serviceurl": serviceURL,
-		"nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(),
-	})
-	t.Header["kid"] = "bf-key-1"
-	s, err := t.SignedString(is.key)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 type rig struct {
 	t     testing.TB
 	sb    *sandbox.Sandbox
 	sbSrv *httptest.Server
 	srv   *httptest.Server
 	fake  *teamsfake.Server
-	iss   *issuer
+	iss   *botframework.Issuer
 	core  *bot.Core
 	st    *embedded.Store
 	ad    *teams.Adapter
@@ -118,7 +64,7 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	for _, f := range opts {
 		f(&o)
 	}
-	r := &rig{t: t, iss: newIssuer(t)}
+	r := &rig{t: t, iss: botframework.NewIssuer(t)}
 	r.fake = teamsfake.New(teamsfake.Options{RequireAuth: true, ClientID: appID, ClientSecret: "bot-secret", TenantID: sandbox.DefaultTenantID})
 	mux := http.NewServeMux()
 	r.srv = httptest.NewServer(mux)
@@ -152,7 +98,7 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	conn := &teams.Connector{AppID: appID, AppPassword: "bot-secret", TenantID: sandbox.DefaultTenantID,
 		TokenURL: r.fake.TokenURL(), Logger: quiet()}
 	r.ad = &teams.Adapter{Core: r.core, Connector: conn, Conversations: r.st, AppID: appID, Dedupe: r.st,
-		Auth: &teams.Authenticator{AppID: appID, OpenIDURL: r.iss.openIDURL(), Logger: quiet()}, Logger: quiet(),
+		Auth: &teams.Authenticator{AppID: appID, OpenIDURL: r.iss.OpenIDURL(), Logger: quiet()}, Logger: quiet(),
 		InvokeBudget: o.invokeBudget}
 	if err := r.ad.Init(); err != nil {
 		t.Fatal(err)
@@ -227,7 +173,7 @@ func (u *user) post(act map[string]any) (int, []byte) {
 	b, _ := json.Marshal(act)
 	req, _ := http.NewRequest(http.MethodPost, u.r.srv.URL+teams.Path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+u.r.iss.token(u.r.fake.URL()))
+	req.Header.Set("Authorization", "Bearer "+u.r.iss.Token(appID, u.r.fake.URL()))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		u.r.t.Fatal(err)

@@ -308,7 +308,7 @@ func TestUnauthenticatedRequestsAreRefused(t *testing.T) {
 	for name, authz := range map[string]string{
 		"none":              "",
 		"garbage":           "Bearer abc.def.ghi",
-		"other serviceUrl":  "Bearer " + r.iss.token("https://smba.trafficmanager.net/evil/"),
+		"other serviceUrl":  "Bearer " + r.iss.Token(appID, "https://smba.trafficmanager.net/evil/"),
 		"basic credentials": "Basic dXNlcjpwYXNz",
 	} {
 		req, _ := http.NewRequest(http.MethodPost, r.srv.URL+teams.Path, strings.NewReader(string(b)))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 // runHealthcheck runs `crmbot healthcheck args...` with env as the environment.
@@ -78,7 +80,7 @@ func TestHealthcheckRedirectIsNotHealthy(t *testing.T) {
 }
 
 func TestHealthcheckNothingListening(t *testing.T) {
-	addr := freeAddr(t) // closed again: nothing listens there
+	addr := testkit.FreeAddr(t) // closed again: nothing listens there
 	_, err := runHealthcheck(t, nil, "--url", "http://"+addr+"/livez")
 	if err == nil {
 		t.Fatal("healthcheck succeeded with nothing listening")

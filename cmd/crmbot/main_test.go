@@ -8,7 +8,6 @@ import (
 	"html"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,30 +17,8 @@ import (
 	"time"
 
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 func waitFor(t *testing.T, url string) {
 	t.Helper()
@@ -56,9 +33,9 @@ func waitFor(t *testing.T, url string) {
 	t.Fatalf("%s never answered", url)
 }
 
-func startCommand(t *testing.T, args []string, env map[string]string) (*syncBuffer, func() error) {
+func startCommand(t *testing.T, args []string, env map[string]string) (*testkit.SyncBuffer, func() error) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, logs) }()
@@ -80,7 +57,7 @@ func startCommand(t *testing.T, args []string, env map[string]string) (*syncBuff
 }
 
 func TestServeWithEmbeddedSandbox(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	base := "http://" + addr
 	logs, stop := startCommand(t, nil, map[string]string{"CRMBOT_ADDR": addr, "CRMBOT_PUBLIC_URL": base})
 	waitFor(t, base+"/livez")
@@ -286,7 +263,7 @@ func appToken(t *testing.T, authority, resource string) string {
 
 func TestServeReadinessFollowsRedis(t *testing.T) {
 	// A Redis that never answers: the server starts (Redis may come later) but is not ready.
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	base := "http://" + addr
 	startCommand(t, nil, map[string]string{
 		"CRMBOT_ADDR": addr, "CRMBOT_PUBLIC_URL": base, "REDIS_URL": "redis://127.0.0.1:1",
@@ -341,7 +318,7 @@ func TestServeRejectsABadEncryptionKey(t *testing.T) {
 }
 
 func TestSandboxCommand(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testkit.FreeAddr(t)
 	_, stop := startCommand(t, []string{"sandbox", "--addr", addr, "--records-per-type", "5"}, nil)
 	base := "http://" + addr
 	waitFor(t, base+"/api/data/v9.2/$metadata")
@@ -385,7 +362,7 @@ func TestStatusPageNeedsATokenWithARealOrg(t *testing.T) {
 		"CRMBOT_DRAIN_DELAY": "0s"}
 	get := func(t *testing.T, env map[string]string, header string) int {
 		t.Helper()
-		addr := freeAddr(t)
+		addr := testkit.FreeAddr(t)
 		base := "http://" + addr
 		env["CRMBOT_ADDR"], env["CRMBOT_PUBLIC_URL"] = addr, base
 		startCommand(t, nil, env)

@@ -11,6 +11,8 @@ import (
 	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 // schemaRel is Slack's manifest schema (slackapi/manifest-schema,
@@ -23,26 +25,6 @@ var (
 		"channels:history", "groups:history", "links:read", "links:write"}
 	wantEvents = []string{"app_home_opened", "link_shared", "app_uninstalled", "tokens_revoked"}
 )
-
-// repoRoot walks up from the test's working directory to the directory
-// holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
-	}
-}
 
 // regexpEngine compiles patterns as ECMAScript regular expressions, the
 // dialect JSON Schema specifies: Slack's schema uses a lookahead
@@ -68,7 +50,7 @@ func (re *ecmaRegexp) String() string { return (*regexp2.Regexp)(re).String() }
 // reference data is missing: the manifest must always be checked.
 func compileSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), schemaRel)
+	path := filepath.Join(testkit.RepoRoot(t), schemaRel)
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("Slack's manifest schema is required to validate deploy/slack/*.yaml: %v "+

@@ -11,6 +11,8 @@ import (
 
 	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 // schemaPkg is where the npm package @microsoft/app-manifest (pinned in
@@ -25,26 +27,6 @@ var testParams = Params{
 	Version:   "1.4.0",
 }
 
-// repoRoot walks up from the test's working directory to the directory
-// holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
-	}
-}
-
 // schemaDir is the schemas of the manifest's own manifestVersion. Without
 // the npm package the test skips on a developer's machine but fails in CI
 // (CI set), which must never pass without checking the manifest.
@@ -56,7 +38,7 @@ func schemaDir(t *testing.T) string {
 	if err := json.Unmarshal(manifestTemplate, &m); err != nil {
 		t.Fatal(err)
 	}
-	root := repoRoot(t)
+	root := testkit.RepoRoot(t)
 	dir := filepath.Join(root, schemaPkg, "v"+m.ManifestVersion)
 	if _, err := os.Stat(filepath.Join(dir, "MicrosoftTeams.schema.json")); err != nil {
 		msg := fmt.Sprintf("Microsoft's Teams manifest schema v%s is missing (%v); install it with: npm ci --prefix %s",

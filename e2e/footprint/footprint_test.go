@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,13 +23,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/crmbot/crmbot/bot/slack/slackfake"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/redisdb"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/redisstore"
-	"github.com/crmbot/crmbot/store/redisstore/redistest"
 )
 
 var (
@@ -78,7 +74,7 @@ func BenchmarkFootprint(b *testing.B) {
 		b.Skip("reads /proc/<pid>/status")
 	}
 	bin := buildCrmbot(b)
-	db := acquireDB(b)
+	db := redisdb.Acquire(b, redisdb.Options{Owner: "footprint-", FlushAtEnd: true}) // 100k links are not left behind
 	keyBytes := make([]byte, 32)
 	_, _ = rand.Read(keyBytes)
 	encKey := base64.StdEncoding.EncodeToString(keyBytes)
@@ -106,7 +102,7 @@ func BenchmarkFootprint(b *testing.B) {
 		"CRMBOT_ADDR=" + addr,
 		"CRMBOT_PUBLIC_URL=" + public,
 		"CRMBOT_LOG_LEVEL=info",
-		"REDIS_URL=" + db.url,
+		"REDIS_URL=" + db.URL,
 		"CRMBOT_ENCRYPTION_KEY=" + encKey,
 		"DATAVERSE_URL=" + sbSrv.URL,
 		"DATAVERSE_AUTHORITY_URL=" + sbSrv.URL,
@@ -122,13 +118,13 @@ func BenchmarkFootprint(b *testing.B) {
 	first := measure(b, bin, "redis-first", addr, env, logDir)
 	idle := measure(b, bin, "redis-idle", addr, env, logDir)
 
-	st, err := redisstore.Open(db.url, redisstore.Options{Keys: keys})
+	st, err := redisstore.Open(db.URL, redisstore.Options{Keys: keys})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
 	wrote, took := writeLinks(b, st, *flagLinks)
-	used, _ := db.rdb.Info(context.Background(), "memory").Result()
+	used, _ := db.Client.Info(context.Background(), "memory").Result()
 	b.Logf("wrote %d links in %s (%.0f/s); Redis %s", wrote, took.Round(time.Millisecond), float64(wrote)/took.Seconds(),
 		infoField(used, "used_memory_human"))
 	if took > time.Minute {
@@ -497,59 +493,6 @@ func baseEnv() []string {
 		}
 	}
 	return env
-}
-
-type testDB struct {
-	url string
-	rdb *redis.Client
-}
-
-// acquireDB takes a Redis database of its own (8–14), flushed, under the
-// same lock keys as e2e/soak, so the two never share one.
-func acquireDB(b *testing.B) *testDB {
-	b.Helper()
-	base := redistest.Client(b)
-	u, err := url.Parse(redistest.URL())
-	if err != nil {
-		b.Fatalf("REDIS_URL: %v", err)
-	}
-	tok := make([]byte, 8)
-	_, _ = rand.Read(tok)
-	owner := "footprint-" + hex.EncodeToString(tok)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for n := 14; n >= 8; n-- {
-		lock := fmt.Sprintf("crmbot-soak:lock:db%d", n)
-		ok, err := base.SetNX(ctx, lock, owner, time.Hour).Result()
-		if err != nil {
-			b.Fatalf("lock a Redis database: %v", err)
-		}
-		if !ok {
-			continue
-		}
-		du := *u
-		du.Path = "/" + strconv.Itoa(n)
-		o, err := redis.ParseURL(du.String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		rdb := redis.NewClient(o)
-		b.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = rdb.FlushDB(ctx).Err() // 100k links are not left behind
-			_ = rdb.Close()
-			if v, _ := base.Get(ctx, lock).Result(); v == owner {
-				base.Del(ctx, lock)
-			}
-		})
-		if err := rdb.FlushDB(ctx).Err(); err != nil {
-			b.Fatalf("FLUSHDB %d: %v", n, err)
-		}
-		return &testDB{url: du.String(), rdb: rdb}
-	}
-	b.Fatal("Redis databases 8–14 are all taken (crmbot-soak:lock:db* keys)")
-	return nil
 }
 
 func freePort(b *testing.B) int {

@@ -17,8 +17,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +27,7 @@ import (
 	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/chrome"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -82,37 +81,15 @@ func newEnv(t *testing.T) *env {
 // browser starts a fresh headless Chromium (its own profile: no cookies).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Fatal("no Chromium found (install Debian's chromium; .ci/run does)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(900, 900),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("lang", "en-US"))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx := chrome.New(t, chrome.Options(chrome.Path(t), 900, 900, "en-US"))
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
 	return ctx
 }
 
 func (e *env) shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(e.shots, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	chrome.Shot(t, ctx, e.shots, name)
 }
 
 // pick chooses an account on the sandbox's sign-in page.

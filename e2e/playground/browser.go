@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/crmbot/crmbot/internal/testkit/chrome"
 )
 
 // Selectors into the playground's web UI (0.2.28). Cards are drawn by the
@@ -35,22 +36,8 @@ type Browser struct {
 // The UI shows only messages pushed while it is open.
 func (p *Playground) Browser(t testing.TB) *Browser {
 	t.Helper()
-	path := os.Getenv("CHROME_PATH")
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		t.Fatal("no Chromium found (apt-get install chromium, or set CHROME_PATH)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("lang", p.User.Locale))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	path := chrome.Path(t)
+	ctx := chrome.New(t, chrome.Options(path, 1280, 900, p.User.Locale), chromedp.WithLogf(t.Logf))
 
 	// The first Run starts Chromium and ties it to its context: give it the
 	// tab's own, not a per-step timeout that would close the browser.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/e2e/playground"
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 // TestDemoOnABareMachine is the newcomer's first five minutes: the command
@@ -45,7 +46,7 @@ func TestDemoOnABareMachine(t *testing.T) {
 	if !portFree("127.0.0.1:3978") {
 		// Only when something else holds the default port on this machine:
 		// the same demo one port over.
-		addr := freePort(t)
+		addr := testkit.FreeAddr(t)
 		base = "http://" + addr
 		env = append(env, "CRMBOT_ADDR="+addr, "CRMBOT_PUBLIC_URL="+base)
 		t.Logf("port 3978 is taken here; the demo runs on %s", addr)
@@ -155,16 +156,6 @@ func portFree(addr string) bool {
 	}
 	ln.Close()
 	return true
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 type writerFunc func([]byte) (int, error)

@@ -29,16 +29,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
 	"github.com/crmbot/crmbot/bot/slack/slackfake"
 	"github.com/crmbot/crmbot/bot/teams/teamsfake"
 	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/redisdb"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/redisstore"
-	"github.com/crmbot/crmbot/store/redisstore/redistest"
 )
 
 var (
@@ -147,62 +146,6 @@ func crmbotBinary(t *testing.T) string {
 }
 
 // ---------------------------------------------------------------------------
-// Redis: a database of its own, flushed at the start. The child processes
-// use the store's default key prefix, so they need a whole database; a lock
-// key (in the database of REDIS_URL) keeps two concurrent runs of these
-// tests off the same one.
-
-type testDB struct {
-	n   int
-	url string // redis://host:port/n, with REDIS_URL's credentials
-	rdb *redis.Client
-}
-
-func acquireDB(t *testing.T) *testDB {
-	t.Helper()
-	base := redistest.Client(t) // skips loudly without Redis, fails under CI
-	u, err := url.Parse(redistest.URL())
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	tok := randomHex(8)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for n := 14; n >= 8; n-- {
-		lock := fmt.Sprintf("crmbot-soak:lock:db%d", n)
-		ok, err := base.SetNX(ctx, lock, tok, time.Hour).Result()
-		if err != nil {
-			t.Fatalf("lock a Redis database: %v", err)
-		}
-		if !ok {
-			continue
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if v, _ := base.Get(ctx, lock).Result(); v == tok {
-				base.Del(ctx, lock)
-			}
-		})
-		du := *u
-		du.Path = "/" + strconv.Itoa(n)
-		o, err := redis.ParseURL(du.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.MaxRetries = -1
-		rdb := redis.NewClient(o)
-		t.Cleanup(func() { _ = rdb.Close() })
-		if err := rdb.FlushDB(ctx).Err(); err != nil {
-			t.Fatalf("FLUSHDB %d: %v", n, err)
-		}
-		return &testDB{n: n, url: du.String(), rdb: rdb}
-	}
-	t.Fatal("Redis databases 8–14 are all taken by other runs of these tests (crmbot-soak:lock:db* keys)")
-	return nil
-}
-
-// ---------------------------------------------------------------------------
 // The harness: sandbox, fake Slack, fake Teams, linked users, crmbot
 // processes.
 
@@ -224,7 +167,7 @@ type assignment struct {
 
 type harness struct {
 	t        *testing.T
-	db       *testDB
+	db       *redisdb.DB // a whole database, flushed: the children use the store's default key prefix
 	st       *redisstore.Store
 	sb       *sandbox.Sandbox
 	sbSrv    *httptest.Server
@@ -257,10 +200,10 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		o.replicas = 1
 	}
 	bin := crmbotBinary(t)
-	h := &harness{t: t, db: acquireDB(t), secret: randomHex(16), byDemo: map[string][]*chatUser{}}
-	h.redisURL = h.db.url
+	h := &harness{t: t, db: redisdb.Acquire(t, redisdb.Options{MaxRetries: -1}), secret: randomHex(16), byDemo: map[string][]*chatUser{}}
+	h.redisURL = h.db.URL
 	if o.redisURL != nil {
-		h.redisURL = o.redisURL(h.db.url)
+		h.redisURL = o.redisURL(h.db.URL)
 	}
 	keyBytes := make([]byte, 32)
 	_, _ = rand.Read(keyBytes)
@@ -269,7 +212,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.st, err = redisstore.Open(h.db.url, redisstore.Options{Keys: keys}); err != nil {
+	if h.st, err = redisstore.Open(h.db.URL, redisstore.Options{Keys: keys}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.st.Close() })
@@ -641,8 +584,8 @@ func (h *harness) outboxBacklog() (pending, dead int64) {
 	defer cancel()
 	for _, k := range kinds {
 		tag := "crmbot:{" + url.QueryEscape(h.org) + ":" + url.QueryEscape(k.name) + "}"
-		n, _ := h.db.rdb.XLen(ctx, tag+":outbox").Result()
-		d, _ := h.db.rdb.XLen(ctx, tag+":dead").Result()
+		n, _ := h.db.Client.XLen(ctx, tag+":outbox").Result()
+		d, _ := h.db.Client.XLen(ctx, tag+":dead").Result()
 		pending += n
 		dead += d
 	}
@@ -660,7 +603,7 @@ func (h *harness) leaseHolders() map[string]string {
 	defer cancel()
 	out := map[string]string{}
 	for _, k := range kinds {
-		v, _ := h.db.rdb.Get(ctx, h.leaseKey(k.name)).Result()
+		v, _ := h.db.Client.Get(ctx, h.leaseKey(k.name)).Result()
 		_, holder, _ := strings.Cut(v, ":")
 		out[k.name] = holder
 	}

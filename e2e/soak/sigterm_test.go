@@ -3,26 +3,20 @@ package soak
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/crmbot/crmbot/bot/slack/slackfake"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/botframework"
 	"github.com/crmbot/crmbot/store"
 )
 
@@ -60,7 +54,7 @@ func TestSIGTERM(t *testing.T) {
 	// signed by an issuer of the test's.
 	const leaseTTL = 60 * time.Second
 	iss := newBotFrameworkIssuer(t, h.teams.ClientID())
-	p.env = append(p.env, "CRMBOT_SYNC_LEASE="+leaseTTL.String(), "CRMBOT_DRAIN_DELAY="+drainDelay.String(), "BOTFRAMEWORK_OPENID_URL="+iss.openIDURL())
+	p.env = append(p.env, "CRMBOT_SYNC_LEASE="+leaseTTL.String(), "CRMBOT_DRAIN_DELAY="+drainDelay.String(), "BOTFRAMEWORK_OPENID_URL="+iss.OpenIDURL())
 
 	// Chloé (the first demo user) is linked on both platforms.
 	var slackUser, teamsUser *chatUser
@@ -284,8 +278,8 @@ func TestSIGTERM(t *testing.T) {
 		case err != nil:
 			t.Errorf("acquire the lease of %s: %v", k.name, err)
 		case !ok:
-			v, _ := h.db.rdb.Get(actx, h.leaseKey(k.name)).Result()
-			ttl, _ := h.db.rdb.PTTL(actx, h.leaseKey(k.name)).Result()
+			v, _ := h.db.Client.Get(actx, h.leaseKey(k.name)).Result()
+			ttl, _ := h.db.Client.PTTL(actx, h.leaseKey(k.name)).Result()
 			t.Errorf("the lease of %s was not released at exit: %q, %s to live", k.name, v, ttl)
 		default:
 			if err := h.st.ReleaseLease(actx, key, "sigterm-test"); err != nil && !errors.Is(err, store.ErrLeaseLost) {
@@ -298,42 +292,17 @@ func TestSIGTERM(t *testing.T) {
 	}
 }
 
-// botFrameworkIssuer signs inbound activities as the Bot Framework does,
-// with a key it publishes (endorsed for msteams) behind OpenID metadata.
+// botFrameworkIssuer signs inbound activities as the Bot Framework does
+// (see botframework.Issuer) for the bot appID.
 type botFrameworkIssuer struct {
+	*botframework.Issuer
 	appID string
-	key   *rsa.PrivateKey
-	srv   *httptest.Server
 	seq   int
 }
 
 func newBotFrameworkIssuer(t *testing.T, appID string) *botFrameworkIssuer {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is := &botFrameworkIssuer{appID: appID, key: key}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": "https://api.botframework.com",
-			"jwks_uri": is.srv.URL + "/v1/.well-known/keys", "id_token_signing_alg_values_supported": []string{"RS256"}})
-	})
-	mux.HandleFunc("GET /v1/.well-known/keys", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]any{{
-			"kty": "RSA", "use": "sig", "kid": "soak-bf-key",
-			"n":            base64.RawURLEncoding.EncodeToString(key.N.Bytes()),
-			"e":            base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes()),
-			"endorsements": []string{"msteams"},
-		}}})
-	})
-	is.srv = httptest.NewServer(mux)
-	t.Cleanup(is.srv.Close)
-	return is
-}
-
-func (is *botFrameworkIssuer) openIDURL() string {
-	return is.srv.URL + "/v1/.well-known/openidconfiguration"
+	return &botFrameworkIssuer{Issuer: botframework.NewIssuer(t), appID: appID}
 }
 
 // say posts a signed message activity from c (a Teams user of the harness)
@@ -341,15 +310,7 @@ func (is *botFrameworkIssuer) openIDURL() string {
 func (is *botFrameworkIssuer) say(ctx context.Context, endpoint string, fake interface{ URL() string }, c *chatUser, text string) (int, []byte) {
 	is.seq++
 	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"iss": "https://api.botframework.com", "aud": is.appID, "serviceurl": fake.URL(),
-		"nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(),
-	})
-	tok.Header["kid"] = "soak-bf-key"
-	signed, err := tok.SignedString(is.key)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
+	signed := is.Token(is.appID, fake.URL())
 	act := map[string]any{
 		"type": "message", "id": fmt.Sprintf("f:%d", is.seq), "timestamp": now.UTC().Format(time.RFC3339Nano),
 		"channelId": "msteams", "serviceUrl": fake.URL(), "locale": "en-US", "text": text,

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/crmbot/crmbot/internal/status"
 	"github.com/crmbot/crmbot/internal/status/statustest"
+	"github.com/crmbot/crmbot/internal/testkit/chrome"
 	"github.com/crmbot/crmbot/store/embedded"
 )
 
@@ -81,45 +81,22 @@ func newEnv(t *testing.T) *env {
 // that asks for pages in lang.
 func browser(t *testing.T, lang string) context.Context {
 	t.Helper()
-	path := os.Getenv("CHROME_PATH")
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		t.Fatal("no Chromium found (apt-get install chromium, or set CHROME_PATH)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1440, 1000),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("lang", lang))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancel2)
+	path := chrome.Path(t)
+	ctx := chrome.New(t, chrome.Options(path, 1440, 1000, lang, chromedp.Flag("disable-background-networking", true)),
+		chromedp.WithLogf(t.Logf))
 	// The first Run starts Chromium and ties it to the tab's context.
 	if err := chromedp.Run(ctx, network.Enable(),
 		network.SetExtraHTTPHeaders(network.Headers{"Accept-Language": lang})); err != nil {
 		t.Fatalf("start Chromium (%s): %v", path, err)
 	}
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
 	return ctx
 }
 
 func (e *env) shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	path := filepath.Join(e.shots, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot %s", path)
+	t.Logf("screenshot %s", chrome.Shot(t, ctx, e.shots, name))
 }
 
 func run(t *testing.T, e *env, ctx context.Context, what string, actions ...chromedp.Action) {

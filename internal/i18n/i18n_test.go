@@ -5,13 +5,14 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 func TestCatalogue(t *testing.T) {
@@ -118,7 +119,7 @@ var keyLike = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
 // would accept as an untyped constant of type Key.
 func keyLiteralsInRepo(t *testing.T) []keyUse {
 	t.Helper()
-	root := moduleRoot(t)
+	root := testkit.RepoRoot(t)
 	fset := token.NewFileSet()
 	var uses []keyUse
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -172,24 +173,6 @@ func keyLiteralsInRepo(t *testing.T) []keyUse {
 		t.Fatal(err)
 	}
 	return uses
-}
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 func TestMatch(t *testing.T) {

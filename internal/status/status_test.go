@@ -12,12 +12,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmbot/crmbot/internal/status"
 	"github.com/crmbot/crmbot/internal/status/statustest"
+	"github.com/crmbot/crmbot/internal/testkit"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -26,29 +26,17 @@ const adminToken = "s3cret-admin-token-0123456789"
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is the handler over a seeded embedded store, 5 minutes after seeding.
 type env struct {
 	st    *embedded.Store
 	h     *status.Handler
-	clock *clock
+	clock *testkit.Clock
 	log   *slog.Logger
 }
 
 func newEnv(t *testing.T, token string) *env {
 	t.Helper()
-	c := &clock{t: t0}
+	c := testkit.NewClock(t0)
 	st, err := embedded.New(embedded.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)

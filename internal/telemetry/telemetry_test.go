@@ -26,6 +26,7 @@ import (
 
 	"github.com/crmbot/crmbot/internal/server"
 	"github.com/crmbot/crmbot/internal/telemetry"
+	"github.com/crmbot/crmbot/internal/testkit"
 )
 
 // receiver is an OTLP/HTTP collector: it decodes the protobuf requests the
@@ -223,7 +224,7 @@ func otelGoroutines() []string {
 func TestSetupExportsServerAndClientSpans(t *testing.T) {
 	rc := newReceiver(t)
 	down := newDownstream(t)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	logger, _ := server.NewLogger(&logs, "info")
 
 	shutdown, enabled, err := telemetry.Setup(t.Context(), env(map[string]string{
@@ -378,7 +379,7 @@ func TestSetupDisabled(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			down := newDownstream(t)
-			var logs syncBuffer
+			var logs testkit.SyncBuffer
 			logger, _ := server.NewLogger(&logs, "info")
 			before := runtime.NumGoroutine()
 			shutdown, enabled, err := telemetry.Setup(t.Context(), env(tt.vars), "1.2.3", logger)
@@ -441,22 +442,4 @@ func TestSetupRejectsWhatItCannotExport(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's and the test's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
