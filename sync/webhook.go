@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crmbot/crmbot/crm"
 	"io"
 	"log/slog"
 	"net/http"
@@ -138,12 +139,12 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	recordType := strings.ToLower(*rec.PrimaryEntityName)
 	org := strings.ToLower(strings.TrimSpace(rec.OrganizationID))
-	if org != "" && !webhookIsGUID(org) {
+	if org != "" && !crm.IsGUID(org) {
 		h.webhookFail(w, r, log, http.StatusBadRequest, "bad_request", "OrganizationId is not a GUID")
 		return
 	}
 	attrs := []any{"org", org, "entity", recordType, "message", webhookClean(rec.MessageName, 64)}
-	if id := strings.ToLower(rec.PrimaryEntityID); webhookIsGUID(id) {
+	if id := strings.ToLower(rec.PrimaryEntityID); crm.IsGUID(id) {
 		attrs = append(attrs, "id", id)
 	}
 	if c := r.Header.Get("x-ms-correlation-request-id"); c != "" {
@@ -240,27 +241,6 @@ func webhookIsLogicalName(s string) bool {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
-		}
-	}
-	return true
-}
-
-// webhookIsGUID: 8-4-4-4-12 lowercase hexadecimal digits.
-func webhookIsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				return false
-			}
 		}
 	}
 	return true
