@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/crmbot/crmbot/crm"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/crmbot/crmbot/crm"
+	"golang.org/x/net/http/httpguts"
 )
 
 // The Dataverse webhook receiver. A service endpoint (contract: webhook) with
@@ -64,7 +66,7 @@ func (h *WebhookHandler) Init() error {
 	if h.Secret == "" {
 		return errors.New("dataverse webhook: no secret (CRMBOT_WEBHOOK_SECRET)")
 	}
-	if h.HeaderName != "" && !webhookIsToken(h.HeaderName) {
+	if h.HeaderName != "" && !httpguts.ValidHeaderFieldName(h.HeaderName) {
 		return fmt.Errorf("dataverse webhook: header name %q is not an HTTP token (CRMBOT_WEBHOOK_HEADER)", h.HeaderName)
 	}
 	if h.Poke == nil {
@@ -240,20 +242,6 @@ func webhookIsLogicalName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// webhookIsToken: an RFC 9110 token (a valid header field name).
-func webhookIsToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
 			return false
 		}
 	}

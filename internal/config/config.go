@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Config is the process configuration.
@@ -324,26 +326,12 @@ func checkWebhook(secret, header string) []error {
 		errs = append(errs, errors.New("CRMBOT_WEBHOOK_HEADER is set but CRMBOT_WEBHOOK_SECRET is not (set the secret too, or neither)"))
 	}
 	switch {
-	case !isToken(header):
+	case !httpguts.ValidHeaderFieldName(header):
 		errs = append(errs, fmt.Errorf("CRMBOT_WEBHOOK_HEADER: %q is not an HTTP header name (a token)", header))
 	case reservedHeader(header):
 		errs = append(errs, fmt.Errorf("CRMBOT_WEBHOOK_HEADER: %q is a standard header, choose your own (e.g. X-Crmbot-Key)", header))
 	}
 	return errs
-}
-
-// isToken: an RFC 9110 token, what a header field name must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // reservedHeader: headers the transport or Dataverse itself sets.
