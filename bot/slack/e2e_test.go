@@ -3,7 +3,6 @@ package slack_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,11 +13,10 @@ import (
 	"time"
 
 	"github.com/crmbot/crmbot/bot"
-	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/bot/slack"
 	"github.com/crmbot/crmbot/bot/slack/slackfake"
-	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/world"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -38,6 +36,7 @@ const (
 
 type rig struct {
 	t     testing.TB
+	w     *world.World
 	sb    *sandbox.Sandbox
 	sbSrv *httptest.Server
 	srv   *httptest.Server
@@ -70,35 +69,9 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	r := &rig{t: t}
 	r.fake = slackfake.New(slackfake.Options{OnCall: o.onCall})
 	r.fake.AddTeam(slackfake.Team{ID: teamID, Name: "Contoso", BotToken: botToken, BotUserID: "UBOT0001", BotID: "BBOT0001"})
-	mux := http.NewServeMux()
-	r.srv = httptest.NewServer(mux)
-
-	so := sandbox.Options{Logger: quiet(), RecordsPerType: -1, RedirectURIs: []string{r.srv.URL + bot.LinkCallbackPath}}
-	if o.sandbox != nil {
-		o.sandbox(&so)
-	}
-	r.sb = sandbox.New(so)
-	r.sbSrv = httptest.NewServer(r.sb)
-	keys, err := store.RandomKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.st, err = embedded.New(embedded.Options{Keys: keys}); err != nil {
-		t.Fatal(err)
-	}
-	sbo := r.sb.Options()
-	app := crm.AppCredentials{AuthorityURL: r.sbSrv.URL, TenantID: sbo.TenantID, ClientID: sbo.ClientID, ClientSecret: sbo.ClientSecret, OrgURL: r.sbSrv.URL}
-	links := &bot.LinkService{Store: r.st, App: app, PublicURL: r.srv.URL, HTTPClient: r.sbSrv.Client(), Logger: quiet()}
-	if err := links.Init(); err != nil {
-		t.Fatal(err)
-	}
-	(&linkweb.Handler{Links: links, Logger: quiet()}).Register(mux)
-	r.core = &bot.Core{Store: r.st, Links: links, OrgURL: r.sbSrv.URL, Logger: quiet(), PageSize: 5,
-		Tokens:  &bot.UserTokens{Store: r.st, App: app, HTTPClient: r.sbSrv.Client(), Logger: quiet()},
-		Senders: map[string]bot.Sender{}}
-	if err := r.core.Init(); err != nil {
-		t.Fatal(err)
-	}
+	r.w = world.New(t, world.Options{Sandbox: o.sandbox})
+	r.sb, r.sbSrv, r.srv, r.st, r.core = r.w.Sandbox, r.w.SandboxServer, r.w.Server, r.w.Store, r.w.Core
+	mux := r.w.Mux
 	r.ad = &slack.Adapter{Core: r.core, Tokens: slack.StaticToken(botToken), SigningSecret: signSecret,
 		APIURL: r.fake.URL(), Dedupe: r.st, Logger: quiet(), AckBudget: o.ackBudget, Pace: 5 * time.Millisecond}
 	if o.installer {
@@ -116,11 +89,6 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	}
 	r.ad.Routes(mux)
 	r.core.Senders[store.PlatformSlack] = r.ad
-	links.OnLinked = func(ctx context.Context, l store.Link, resume string) {
-		if err := r.core.Resume(ctx, l, resume); err != nil {
-			t.Errorf("resume after linking: %v", err)
-		}
-	}
 	r.drv = &slackfake.Driver{Fake: r.fake, BaseURL: r.srv.URL, SigningSecret: signSecret}
 	ctx, cancel := context.WithCancel(context.Background())
 	if o.socket {
@@ -135,14 +103,7 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	}
 	t.Cleanup(func() {
 		cancel()
-		wctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
-		defer stop()
-		if err := r.ad.Wait(wctx); err != nil {
-			t.Errorf("background work still running: %v", err)
-		}
-		r.srv.Close()
-		r.sbSrv.Close()
-		r.sb.Close()
+		r.w.Drain(r.ad.Wait)
 		r.fake.Close()
 		if v := r.fake.Violations(); len(v) > 0 {
 			t.Errorf("Slack would have refused: %+v", v)
@@ -375,40 +336,20 @@ func urls(raw json.RawMessage) []string {
 	return out
 }
 
-func mustContain(t *testing.T, what, haystack string, needles ...string) {
-	t.Helper()
-	for _, n := range needles {
-		if !strings.Contains(haystack, n) {
-			t.Fatalf("%s lacks %q:\n%s", what, n, haystack)
-		}
-	}
-}
+var mustContain = world.MustContain
 
 // create makes a record owned by u in the sandbox.
 func (u *user) create(set string, payload map[string]any) string {
 	u.r.t.Helper()
-	id, err := u.r.sb.Create(set, payload, sandbox.Principal{UserID: u.demo.ID})
-	if err != nil {
-		u.r.t.Fatalf("create %s: %v", set, err)
-	}
-	return id
+	return u.r.w.Create(u.demo, set, payload)
 }
 
 func (r *rig) record(set, id string) map[string]any {
 	r.t.Helper()
-	rec, ok := r.sb.Record(set, id)
-	if !ok {
-		r.t.Fatalf("no %s %s", set, id)
-	}
-	return rec
+	return r.w.Record(set, id)
 }
 
-func attr(rec map[string]any, name string) string {
-	if v, ok := rec[name]; ok && v != nil {
-		return fmt.Sprint(v)
-	}
-	return ""
-}
+var attr = world.Attr
 
 // lastDM is the newest message of the user's DM.
 func (u *user) lastDM() slackfake.Message {

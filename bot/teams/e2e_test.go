@@ -17,12 +17,11 @@ import (
 	"time"
 
 	"github.com/crmbot/crmbot/bot"
-	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/bot/teams"
 	"github.com/crmbot/crmbot/bot/teams/teamsfake"
-	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/internal/testkit/botframework"
+	"github.com/crmbot/crmbot/internal/testkit/world"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -42,6 +41,7 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 type rig struct {
 	t     testing.TB
+	w     *world.World
 	sb    *sandbox.Sandbox
 	sbSrv *httptest.Server
 	srv   *httptest.Server
@@ -66,35 +66,9 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	}
 	r := &rig{t: t, iss: botframework.NewIssuer(t)}
 	r.fake = teamsfake.New(teamsfake.Options{RequireAuth: true, ClientID: appID, ClientSecret: "bot-secret", TenantID: sandbox.DefaultTenantID})
-	mux := http.NewServeMux()
-	r.srv = httptest.NewServer(mux)
-
-	so := sandbox.Options{Logger: quiet(), RecordsPerType: -1, RedirectURIs: []string{r.srv.URL + bot.LinkCallbackPath}}
-	if o.sandbox != nil {
-		o.sandbox(&so)
-	}
-	r.sb = sandbox.New(so)
-	r.sbSrv = httptest.NewServer(r.sb)
-	keys, err := store.RandomKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.st, err = embedded.New(embedded.Options{Keys: keys}); err != nil {
-		t.Fatal(err)
-	}
-	sbo := r.sb.Options()
-	app := crm.AppCredentials{AuthorityURL: r.sbSrv.URL, TenantID: sbo.TenantID, ClientID: sbo.ClientID, ClientSecret: sbo.ClientSecret, OrgURL: r.sbSrv.URL}
-	links := &bot.LinkService{Store: r.st, App: app, PublicURL: r.srv.URL, HTTPClient: r.sbSrv.Client(), Logger: quiet()}
-	if err := links.Init(); err != nil {
-		t.Fatal(err)
-	}
-	(&linkweb.Handler{Links: links, Logger: quiet()}).Register(mux)
-	r.core = &bot.Core{Store: r.st, Links: links, OrgURL: r.sbSrv.URL, Logger: quiet(), PageSize: 5,
-		Tokens:  &bot.UserTokens{Store: r.st, App: app, HTTPClient: r.sbSrv.Client(), Logger: quiet()},
-		Senders: map[string]bot.Sender{}}
-	if err := r.core.Init(); err != nil {
-		t.Fatal(err)
-	}
+	r.w = world.New(t, world.Options{Sandbox: o.sandbox})
+	r.sb, r.sbSrv, r.srv, r.st, r.core = r.w.Sandbox, r.w.SandboxServer, r.w.Server, r.w.Store, r.w.Core
+	mux := r.w.Mux
 	conn := &teams.Connector{AppID: appID, AppPassword: "bot-secret", TenantID: sandbox.DefaultTenantID,
 		TokenURL: r.fake.TokenURL(), Logger: quiet()}
 	r.ad = &teams.Adapter{Core: r.core, Connector: conn, Conversations: r.st, AppID: appID, Dedupe: r.st,
@@ -105,20 +79,8 @@ func newRig(t testing.TB, opts ...func(*rigOptions)) *rig {
 	}
 	r.ad.Routes(mux)
 	r.core.Senders[store.PlatformTeams] = r.ad
-	links.OnLinked = func(ctx context.Context, l store.Link, resume string) {
-		if err := r.core.Resume(ctx, l, resume); err != nil {
-			t.Errorf("resume after linking: %v", err)
-		}
-	}
 	t.Cleanup(func() {
-		wctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
-		defer stop()
-		if err := r.ad.Wait(wctx); err != nil {
-			t.Errorf("background work still running: %v", err)
-		}
-		r.srv.Close()
-		r.sbSrv.Close()
-		r.sb.Close()
+		r.w.Drain(r.ad.Wait)
 		r.fake.Close()
 		if v := r.fake.Violations(); len(v) > 0 {
 			t.Errorf("Teams would have refused: %+v", v)

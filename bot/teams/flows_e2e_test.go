@@ -6,43 +6,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmbot/crmbot/crm/sandbox"
+	"github.com/crmbot/crmbot/internal/testkit/world"
 )
 
-func mustContain(t testing.TB, what, got string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(got, w) {
-			t.Fatalf("%s lacks %q:\n%s", what, w, got)
-		}
-	}
-}
+var mustContain = world.MustContain
 
 // create makes a record owned by u directly in the sandbox.
 func (u *user) create(set string, payload map[string]any) string {
 	u.r.t.Helper()
-	id, err := u.r.sb.Create(set, payload, sandbox.Principal{UserID: u.demo.ID})
-	if err != nil {
-		u.r.t.Fatalf("create %s: %v", set, err)
-	}
-	return id
+	return u.r.w.Create(u.demo, set, payload)
 }
 
 func (r *rig) record(set, id string) map[string]any {
 	r.t.Helper()
-	rec, ok := r.sb.Record(set, id)
-	if !ok {
-		r.t.Fatalf("no %s %s in the sandbox", set, id)
-	}
-	return rec
+	return r.w.Record(set, id)
 }
 
-func attr(rec map[string]any, name string) string {
-	if v, ok := rec[name]; ok && v != nil {
-		return fmt.Sprint(v)
-	}
-	return ""
-}
+var attr = world.Attr
 
 // A user who is not linked types "leads": the answer is a sign-in card;
 // after signing in (their Entra identity is the chat's), the list they

@@ -11,18 +11,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmbot/crmbot/bot"
-	"github.com/crmbot/crmbot/bot/linkweb"
 	"github.com/crmbot/crmbot/bot/teams"
 	"github.com/crmbot/crmbot/cards"
-	"github.com/crmbot/crmbot/crm"
 	"github.com/crmbot/crmbot/crm/sandbox"
 	"github.com/crmbot/crmbot/e2e/playground"
+	"github.com/crmbot/crmbot/internal/testkit/world"
 	"github.com/crmbot/crmbot/store"
 	"github.com/crmbot/crmbot/store/embedded"
 )
@@ -51,51 +49,20 @@ type server struct {
 func startCrmbot(t *testing.T) *server {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	sb := sandbox.New(sandbox.Options{Logger: quiet, RecordsPerType: -1, RedirectURIs: []string{srv.URL + bot.LinkCallbackPath}})
-	sbSrv := httptest.NewServer(sb)
-	t.Cleanup(func() { sbSrv.Close(); sb.Close() })
-	keys, err := store.RandomKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := embedded.New(embedded.Options{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := sb.Options()
-	app := crm.AppCredentials{AuthorityURL: sbSrv.URL, TenantID: o.TenantID, ClientID: o.ClientID, ClientSecret: o.ClientSecret, OrgURL: sbSrv.URL}
-	links := &bot.LinkService{Store: st, App: app, PublicURL: srv.URL, HTTPClient: sbSrv.Client(), Logger: quiet}
-	if err := links.Init(); err != nil {
-		t.Fatal(err)
-	}
-	(&linkweb.Handler{Links: links, Logger: quiet}).Register(mux)
-	core := &bot.Core{Store: st, Links: links, OrgURL: sbSrv.URL, Logger: quiet, PageSize: 5,
-		Tokens:  &bot.UserTokens{Store: st, App: app, HTTPClient: sbSrv.Client(), Logger: quiet},
-		Senders: map[string]bot.Sender{}}
-	if err := core.Init(); err != nil {
-		t.Fatal(err)
-	}
-	ad := &teams.Adapter{Core: core, Connector: &teams.Connector{Logger: quiet}, Conversations: st, Dedupe: st,
+	w := world.New(t, world.Options{Logger: quiet})
+	ad := &teams.Adapter{Core: w.Core, Connector: &teams.Connector{Logger: quiet}, Conversations: w.Store, Dedupe: w.Store,
 		DevMode: true, Logger: quiet}
 	if err := ad.Init(); err != nil {
 		t.Fatal(err)
 	}
-	ad.Routes(mux)
-	core.Senders[store.PlatformTeams] = ad
-	links.OnLinked = func(ctx context.Context, l store.Link, resume string) {
-		if err := core.Resume(ctx, l, resume); err != nil {
-			t.Errorf("resume after linking: %v", err)
-		}
-	}
+	ad.Routes(w.Mux)
+	w.Core.Senders[store.PlatformTeams] = ad
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_ = ad.Wait(ctx)
 	})
-	return &server{url: srv.URL, sb: sb, sbU: sbSrv.URL, core: core, st: st, ad: ad}
+	return &server{url: w.URL, sb: w.Sandbox, sbU: w.SandboxURL, core: w.Core, st: w.Store, ad: ad}
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
